@@ -1,0 +1,203 @@
+"""The ``memnet`` command line. Thin: it parses arguments, calls the library and prints.
+
+User mistakes (a missing file, a bad task number, an unknown model, malformed data) end with one
+line on stderr and exit status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from memnet.errors import MemnetError
+
+EXIT_USER_ERROR = 2
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probing) kept off the terminal.
+
+    Those lines are written before TensorFlow reads any logging setting, so the only way to keep
+    them out is to point file descriptor 2 elsewhere during the import. Import errors still raise.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from memnet.models import MODELS
+
+    parser = argparse.ArgumentParser(prog="memnet", description="Memory-network question answering on bAbI.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model and write a run folder")
+    train.add_argument("--task", required=True, help="a task number, a comma-separated list, or 'all' (joint)")
+    train.add_argument("--data-dir", help="folder of qaN_*_{train,test}.txt files (else $MEMNET_BABI_DIR, else the download)")
+    train.add_argument("--model", default="memn2n", choices=sorted(MODELS), help="model to train (default: memn2n)")
+    train.add_argument("--epochs", type=_positive_int, help="epochs after linear start (default: the paper's, 100 per task, 60 joint)")
+    train.add_argument("--runs", type=_positive_int, default=1, help="repeat training R times, keep the lowest training error")
+    train.add_argument("--seed", type=int, default=0, help="random seed of the first run (run r uses seed + r)")
+    train.add_argument("--memory-size", type=_positive_int, default=50, help="memory slots: the most recent sentences kept")
+    train.add_argument("--embedding-dim", type=_positive_int, help="embedding size d (default: 20 per task, 50 joint)")
+    train.add_argument("--hops", type=_positive_int, help="number of hops K (default 3)")
+    train.add_argument("--encoding", choices=["position", "bow"], help="sentence encoding (default position)")
+    train.add_argument("--no-linear-start", action="store_true", help="skip the linear-start phase")
+    train.add_argument("--out", required=True, help="run folder to write")
+    train.add_argument("--overwrite", action="store_true", help="replace --out if it already holds a run")
+    train.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch metrics")
+
+    evaluate = commands.add_parser("evaluate", help="per-task error of a trained run")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--data-dir", help="bAbI folder (default: as for train)")
+    evaluate.add_argument("--csv", help="where to write the table (default: RUN_DIR/evaluation.csv)")
+
+    ask = commands.add_parser("ask", help="answer a question about a story with a trained run")
+    ask.add_argument("run_dir")
+    ask.add_argument("--story", required=True, help="the story text, or a file holding it (one sentence per line)")
+    ask.add_argument("--question", required=True)
+    ask.add_argument("--top", type=_positive_int, default=5, help="how many answers to list")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+
+    download = commands.add_parser("download", help="download and verify the official bAbI archive")
+    download.add_argument("--url", help="where to fetch tasks_1-20_v1-2.tar.gz (file:// works)")
+    download.add_argument("--sha256", help="expected SHA-256 of the archive")
+    download.add_argument("--cache-dir", help="base folder (default: $KERAS_HOME or ~/.keras)")
+    return parser
+
+
+def cmd_train(args) -> int:
+    from memnet import catalogue, data
+    from memnet.experiment import train_experiment
+
+    tasks = catalogue.parse_task_selection(args.task)
+    data_dir = data.find_data_dir(args.data_dir)
+    model_settings = {
+        key: value
+        for key, value in (("embedding_dim", args.embedding_dim), ("hops", args.hops), ("encoding", args.encoding))
+        if value is not None
+    }
+    overrides = {"linear_start_epochs": 0} if args.no_linear_start else {}
+
+    def report(run, result):
+        if not args.quiet:
+            print(f"run {run + 1}/{args.runs} (seed {result.seed}): training error {result.train_error:.2f}%", flush=True)
+
+    metrics = train_experiment(
+        tasks=tasks,
+        data_dir=data_dir,
+        out_dir=args.out,
+        model=args.model,
+        runs=args.runs,
+        seed=args.seed,
+        memory_size=args.memory_size,
+        epochs=args.epochs,
+        model_settings=model_settings,
+        training_overrides=overrides,
+        overwrite=args.overwrite,
+        verbose=0 if args.quiet else 1,
+        on_run_end=report,
+    )
+    print(_metrics_table(metrics))
+    print(f"mean test error {metrics['mean_test_error']:.2f}%, failed tasks: {metrics['failed_tasks'] or 'none'}; "
+          f"{metrics['wall_seconds']:.0f} s; written to {args.out}")
+    return 0
+
+
+def _metrics_table(metrics) -> str:
+    import pandas as pd
+
+    frame = pd.DataFrame.from_dict(metrics["per_task"], orient="index")
+    frame.index.name = "task"
+    return frame.to_string(float_format=lambda v: f"{v:.2f}")
+
+
+def cmd_evaluate(args) -> int:
+    from memnet import data
+    from memnet.experiment import evaluate_run, write_csv_atomic
+
+    frame = evaluate_run(args.run_dir, data.find_data_dir(args.data_dir))
+    csv_path = Path(args.csv) if args.csv else Path(args.run_dir) / "evaluation.csv"
+    write_csv_atomic(frame, csv_path)
+    print(frame.to_string(float_format=lambda v: f"{v:.2f}"))
+    print(f"mean test error {frame['test_error'].mean():.2f}%; table written to {csv_path}")
+    return 0
+
+
+def _read_story(text: str) -> str:
+    path = Path(text)
+    if "\n" not in text and len(text) < 4096 and path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise MemnetError(f"{path}: the story file is not UTF-8 text") from None
+    return text
+
+
+def cmd_ask(args) -> int:
+    from memnet.inference import QuestionAnswerer
+
+    answerer = QuestionAnswerer.load(args.run_dir)
+    reply = answerer.ask(_read_story(args.story), args.question, top_k=args.top)
+    if args.json:
+        print(json.dumps(reply.to_json(), ensure_ascii=False))
+        return 0
+    print(f"answer: {reply.answer} (p={reply.probability:.3f})")
+    if reply.alternatives:
+        print("alternatives: " + ", ".join(f"{a} ({p:.3f})" for a, p in reply.alternatives))
+    for hop, weights in enumerate(reply.attention, start=1):
+        print(f"hop {hop}:")
+        for sentence, weight in zip(reply.sentences, weights):
+            print(f"  {weight:6.3f} {'#' * round(weight * 20):<20} {sentence}")
+    return 0
+
+
+def cmd_download(args) -> int:
+    from memnet.data import sources
+
+    root = sources.download_babi(url=args.url or sources.BABI_URL, sha256=args.sha256, cache_dir=args.cache_dir)
+    print(f"bAbI extracted to {root} ({sources.verify_extracted(root)} files verified); "
+          f"memnet finds {root / 'en'} from now on")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "ask": cmd_ask, "download": cmd_download}
+
+
+def main(argv=None) -> int:
+    _quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except MemnetError as error:
+        print(f"memnet {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"memnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""bAbI-style task generator (being written)."""

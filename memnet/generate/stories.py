@@ -1,0 +1,530 @@
+"""One story generator per bAbI task: each makes a story of structured statements and questions.
+
+Every generator has the signature ``(rng, params, writer) -> list[StoryLine]`` where ``params``
+is the task's ``[task.generator]`` table from ``tasks/catalogue.toml`` and ``writer`` turns events
+and queries into sentences. The generator computes each answer and its supporting line ids from
+its own model of the world; :mod:`memnet.generate.checker` later recomputes them independently.
+
+Tasks 1-3 and 5-13 run the household simulation of :mod:`memnet.generate.world`; the others
+build a small hidden world (a timeline, a map, sizes, a grid) and state facts about it.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+from memnet.generate import events as ev
+from memnet.generate.lexicon import (
+    DIRECTION_LETTERS, MOTIVE_DESTINATION, MOTIVE_OBJECT, NUMBER_WORDS, OPPOSITE_RELATION, TIMES_OF_DAY,
+    SentenceWriter,
+)
+from memnet.generate.world import HouseholdWorld
+
+
+class StoryTooLongError(RuntimeError):
+    """A story ran past its ``max_statements`` without enough answerable questions (it is redrawn)."""
+
+
+class StoryBuilder:
+    """Collects the lines of one story, numbering them from 1 and writing their sentences."""
+
+    def __init__(self, writer: SentenceWriter):
+        self.writer = writer
+        self.lines: list[ev.StoryLine] = []
+        self.question_count = 0
+        self.statement_count = 0
+
+    def say(self, event: ev.Event) -> int:
+        """Add a statement; return its line id."""
+        line_id = len(self.lines) + 1
+        self.lines.append(ev.Statement(line_id, self.writer.statement(event), event))
+        self.statement_count += 1
+        return line_id
+
+    def ask(self, query: ev.Query, answer: str, supporting: tuple[int, ...]) -> None:
+        """Add a question with the generator's answer and supporting line ids."""
+        line_id = len(self.lines) + 1
+        self.lines.append(ev.Question(line_id, self.writer.question(query), query, answer, tuple(supporting)))
+        self.question_count += 1
+
+
+# A question maker looks at the world and proposes (query, answer, supporting ids), or None.
+Candidate = tuple[ev.Query, str, tuple[int, ...]]
+
+
+def _household_story(rng: random.Random, params: dict, writer: SentenceWriter,
+                     ask: Callable[[HouseholdWorld, random.Random], Candidate | None],
+                     next_events: Callable[[HouseholdWorld], list[ev.Event]] | None = None) -> list[ev.StoryLine]:
+    """The loop shared by the household tasks: a few statements, then a question if one is answerable.
+
+    Args:
+        ask: proposes a question about the current world (None when nothing is answerable yet).
+        next_events: the statements to add before the next question; by default
+            ``statements_per_question`` random actions drawn with the task's ``action_weights``.
+    """
+    world = HouseholdWorld(rng, params["actors"], params["places"], params.get("objects", ()))
+    story = StoryBuilder(writer)
+    if next_events is None:
+        def next_events(world):
+            return [world.random_action(params["action_weights"]) for _ in range(params["statements_per_question"])]
+    while story.question_count < params["questions_per_story"]:
+        for event in next_events(world):
+            # Pronoun sentences stand for the actors of the sentence just before them.
+            world.apply(event, story.say(event))
+        candidate = ask(world, rng)
+        if candidate is not None:
+            story.ask(*candidate)
+        if story.statement_count > params["max_statements"]:
+            raise StoryTooLongError
+    return story.lines
+
+
+# --- Questions about the household ---------------------------------------------------------------
+
+
+def _where_is_actor(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
+    actors = world.located_actors()
+    if not actors:
+        return None
+    actor = rng.choice(actors)
+    return ev.WhereIsActor(actor), world.knowledge[actor][1], world.knowledge_lines[actor]
+
+
+def _is_actor_in(yes_probability: float, maybe_probability: float = 0.0):
+    """Yes/no(/maybe) questions about an actor's place, answering from what the story last said."""
+
+    def ask(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
+        actors = [actor for actor in world.actors if world.knowledge[actor] is not None]
+        if not actors:
+            return None
+        actor = rng.choice(actors)
+        kind, value = world.knowledge[actor]
+        lines = world.knowledge_lines[actor]
+        if kind == "at":
+            if rng.random() < yes_probability:
+                return ev.IsActorIn(actor, value), "yes", lines
+            return ev.IsActorIn(actor, world.other_place(value)), "no", lines
+        if kind == "not":  # only the place it denies has a known answer
+            return ev.IsActorIn(actor, value), "no", lines
+        if rng.random() < maybe_probability:  # "either": one of the two is possible, the others are not
+            return ev.IsActorIn(actor, rng.choice(value)), "maybe", lines
+        return ev.IsActorIn(actor, world.other_place(*value)), "no", lines
+
+    return ask
+
+
+def _where_is_object(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
+    located = {obj: world.object_location(obj) for obj in world.objects}
+    objects = [obj for obj, found in located.items() if found is not None]
+    if not objects:
+        return None
+    obj = rng.choice(objects)
+    place, lines = located[obj]
+    return ev.WhereIsObject(obj), place, lines
+
+
+def _where_was_object_before(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
+    # Askable once the object's carrier has moved twice with it since picking it up.
+    objects = [obj for obj in world.objects if len(world.moves_while_carried[obj]) >= 2]
+    if not objects:
+        return None
+    obj = rng.choice(objects)
+    (earlier_line, earlier_place), (last_line, last_place) = world.moves_while_carried[obj][-2:]
+    return ev.WhereWasObjectBefore(obj, last_place), earlier_place, (world.object_line[obj], last_line, earlier_line)
+
+
+def _about_latest_gift(question_weights: dict[str, float]):
+    def ask(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
+        if world.latest_gift is None:
+            return None
+        line, gift = world.latest_gift
+        form = rng.choices(list(question_weights), weights=list(question_weights.values()))[0]
+        queries = {
+            "what_given": (ev.AboutGift("obj", giver=gift.giver, receiver=gift.receiver), gift.obj),
+            "who_gave": (ev.AboutGift("giver", obj=gift.obj), gift.giver),
+            "who_gave_to": (ev.AboutGift("giver", obj=gift.obj, receiver=gift.receiver), gift.giver),
+            "who_received": (ev.AboutGift("receiver", obj=gift.obj), gift.receiver),
+            "who_given_to": (ev.AboutGift("receiver", giver=gift.giver, obj=gift.obj), gift.receiver),
+        }
+        query, answer = queries[form]
+        return query, answer, (line,)
+
+    return ask
+
+
+def _carried(count: bool):
+    def ask(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
+        actors = [actor for actor in world.actors if world.handling_lines[actor]]
+        if not actors:
+            return None
+        actor = rng.choice(actors)
+        carrying, lines = world.carrying[actor], tuple(world.handling_lines[actor])
+        if count:
+            return ev.HowManyCarried(actor), NUMBER_WORDS[len(carrying)], lines
+        return ev.WhatCarried(actor), ",".join(carrying) if carrying else "nothing", lines
+
+    return ask
+
+
+# --- Tasks 1-3 and 5-13 ----------------------------------------------------------------------------
+
+
+def story_single_supporting_fact(rng, params, writer):
+    return _household_story(rng, params, writer, _where_is_actor)
+
+
+def story_two_supporting_facts(rng, params, writer):
+    return _household_story(rng, params, writer, _where_is_object)
+
+
+def story_three_supporting_facts(rng, params, writer):
+    return _household_story(rng, params, writer, _where_was_object_before)
+
+
+def story_three_arg_relations(rng, params, writer):
+    return _household_story(rng, params, writer, _about_latest_gift(params["question_weights"]))
+
+
+def story_yes_no_questions(rng, params, writer):
+    return _household_story(rng, params, writer, _is_actor_in(params["yes_probability"]))
+
+
+def story_counting(rng, params, writer):
+    return _household_story(rng, params, writer, _carried(count=True))
+
+
+def story_lists_sets(rng, params, writer):
+    return _household_story(rng, params, writer, _carried(count=False))
+
+
+def story_simple_negation(rng, params, writer):
+    return _household_story(rng, params, writer, _is_actor_in(params["yes_probability"]))
+
+
+def story_indefinite_knowledge(rng, params, writer):
+    return _household_story(
+        rng, params, writer, _is_actor_in(params["yes_probability"], params["maybe_probability"]))
+
+
+def story_basic_coreference(rng, params, writer):
+    """Pairs: "Mary went to the office. Then she went to the garden." then a question."""
+
+    def pair(world: HouseholdWorld):
+        actor = world.rng.choice(world.actors)
+        first = world.other_place(world.true_place[actor])
+        return [ev.Move((actor,), first), ev.Move((actor,), world.other_place(first), pronoun=True)]
+
+    return _household_story(rng, params, writer, _where_is_actor, pair)
+
+
+def _two_actors_move(world: HouseholdWorld) -> ev.Move:
+    actors = tuple(world.rng.sample(world.actors, 2))
+    return ev.Move(actors, world.other_place(*(world.true_place[actor] for actor in actors)))
+
+
+def story_conjunction(rng, params, writer):
+    """"Mary and Daniel went to the kitchen." twice, then a question."""
+    return _household_story(
+        rng, params, writer, _where_is_actor,
+        lambda world: [_two_actors_move(world) for _ in range(params["statements_per_question"])])
+
+
+def story_compound_coreference(rng, params, writer):
+    """Pairs: "Mary and Daniel went to the kitchen. Then they went to the hallway." then a question."""
+
+    def pair(world: HouseholdWorld):
+        first = _two_actors_move(world)
+        return [first, ev.Move(first.actors, world.other_place(first.place), pronoun=True)]
+
+    return _household_story(rng, params, writer, _where_is_actor, pair)
+
+
+# --- Task 4: two-argument relations -------------------------------------------------------------
+
+
+def story_two_arg_relations(rng, params, writer):
+    """Three places in a row on one axis; two sentences relate neighbours; ask about one of them."""
+    first_direction = rng.choice(("north", "west"))  # the direction from row[0] to row[1] to row[2]
+    row = rng.sample(params["places"], 3)
+    story = StoryBuilder(writer)
+    facts = []
+    for nearer, farther in ((row[0], row[1]), (row[1], row[2])):
+        if rng.random() < 0.5:
+            facts.append(ev.Relation(nearer, first_direction, farther))
+        else:
+            facts.append(ev.Relation(farther, OPPOSITE_RELATION[first_direction], nearer))
+    rng.shuffle(facts)
+    lines = [story.say(fact) for fact in facts]
+    asked = rng.randrange(2)
+    fact = facts[asked]
+    # Ask with the stated relation or its opposite, for either of its two arguments.
+    relation, subject, obj = (fact.relation, fact.subject, fact.obj) if rng.random() < 0.5 else (
+        OPPOSITE_RELATION[fact.relation], fact.obj, fact.subject)
+    if rng.random() < 0.5:
+        story.ask(ev.WhatIsInDirection(relation, obj=obj), subject, (lines[asked],))
+    else:
+        story.ask(ev.WhatIsInDirection(relation, subject=subject), obj, (lines[asked],))
+    return story.lines
+
+
+# --- Task 14: time reasoning ----------------------------------------------------------------------
+
+
+def story_time_reasoning(rng, params, writer):
+    """Each actor visits a place in each part of the day; sentences come roughly in time order."""
+    actors, places = params["actors"], params["places"]
+    plans = {}
+    for actor in actors:
+        visits = [rng.choice(places)]
+        for _ in TIMES_OF_DAY[1:]:
+            visits.append(rng.choice([place for place in places if place != visits[-1]]))
+        # Yesterday and this morning may be told in either order; the rest in order.
+        order = [0, 1] if rng.random() < 0.5 else [1, 0]
+        plans[actor] = [(TIMES_OF_DAY[t], visits[t]) for t in order + [2, 3]]
+    told = {actor: {} for actor in actors}  # time -> (place, line id)
+    story = StoryBuilder(writer)
+    while story.question_count < params["questions_per_story"]:
+        for _ in range(params["statements_per_question"]):
+            waiting = [actor for actor in actors if len(told[actor]) < len(TIMES_OF_DAY)]
+            if not waiting:
+                break
+            actor = rng.choice(waiting)
+            time, place = plans[actor][len(told[actor])]
+            told[actor][time] = (place, story.say(ev.Move((actor,), place, time=time)))
+        candidates = []
+        for actor in actors:
+            for previous, time in zip(TIMES_OF_DAY, TIMES_OF_DAY[1:]):
+                if previous in told[actor] and time in told[actor]:
+                    place, line = told[actor][time]
+                    # "before the school" means before the latest time they were at the school.
+                    later = TIMES_OF_DAY[TIMES_OF_DAY.index(time) + 1:]
+                    if not any(told[actor].get(t, (None,))[0] == place for t in later):
+                        earlier_place, earlier_line = told[actor][previous]
+                        candidates.append((ev.WhereWasActorBefore(actor, place), earlier_place, (line, earlier_line)))
+        if candidates:
+            story.ask(*rng.choice(candidates))
+    return story.lines
+
+
+# --- Task 15: basic deduction ---------------------------------------------------------------------
+
+
+def story_basic_deduction(rng, params, writer):
+    """Each species fears another; each name is of a species; ask what a name fears."""
+    species = params["species"]
+    fears = {kind: rng.choice([other for other in species if other != kind]) for kind in species}
+    kind_of = {name: rng.choice(species) for name in params["names"]}
+    facts = [ev.SpeciesFears(kind, fears[kind]) for kind in species] + [ev.IsA(n, k) for n, k in kind_of.items()]
+    rng.shuffle(facts)
+    story = StoryBuilder(writer)
+    line_of = {fact: story.say(fact) for fact in facts}
+    for _ in range(params["questions_per_story"]):
+        name = rng.choice(params["names"])
+        kind = kind_of[name]
+        story.ask(ev.WhatAfraidOf(name), fears[kind],
+                  (line_of[ev.IsA(name, kind)], line_of[ev.SpeciesFears(kind, fears[kind])]))
+    return story.lines
+
+
+# --- Task 16: basic induction ---------------------------------------------------------------------
+
+
+def story_basic_induction(rng, params, writer):
+    """Animals of a species share a colour; from examples, induce the colour of a new animal."""
+    color_of_species = {kind: rng.choice(params["colors"]) for kind in params["species"]}
+    names = rng.sample(params["names"], len(params["names"]))
+    asked, examples = names[0], names[1:]
+    kind_of = {name: rng.choice(params["species"]) for name in examples}
+    kind_of[asked] = rng.choice([kind_of[name] for name in examples])
+    # Each example's species comes before its colour; otherwise the order is random.
+    pending = {name: [ev.IsA(name, kind_of[name]), ev.HasColor(name, color_of_species[kind_of[name]])]
+               for name in examples}
+    story = StoryBuilder(writer)
+    isa_line, color_line = {}, {}
+    while pending:
+        name = rng.choice(sorted(pending))
+        fact = pending[name].pop(0)
+        (isa_line if isinstance(fact, ev.IsA) else color_line)[name] = story.say(fact)
+        if not pending[name]:
+            del pending[name]
+    asked_line = story.say(ev.IsA(asked, kind_of[asked]))
+    # The supporting example is the latest-introduced animal of the same species.
+    example = max((name for name in examples if kind_of[name] == kind_of[asked]), key=isa_line.get)
+    story.ask(ev.WhatColor(asked), color_of_species[kind_of[asked]],
+              (asked_line, isa_line[example], color_line[example]))
+    return story.lines
+
+
+# --- Task 17: positional reasoning ----------------------------------------------------------------
+
+# Unit steps on a grid: x grows to the right, y grows upwards.
+_POSITION_STEPS = {"above": (0, 1), "below": (0, -1), "left": (-1, 0), "right": (1, 0)}
+
+
+def _position_holds(relation: str, subject: tuple[int, int], obj: tuple[int, int]) -> bool:
+    dx, dy = subject[0] - obj[0], subject[1] - obj[1]
+    return {"above": dy > 0, "below": dy < 0, "left": dx < 0, "right": dx > 0}[relation]
+
+
+def story_positional_reasoning(rng, params, writer):
+    """Two shapes each placed next to a third; yes/no questions about the two outer shapes."""
+    middle, first, second = rng.sample(params["shapes"], 3)
+    first_step, second_step = rng.sample(list(_POSITION_STEPS), 2)  # different steps: distinct positions
+    position = {middle: (0, 0), first: _POSITION_STEPS[first_step], second: _POSITION_STEPS[second_step]}
+    facts = []
+    for shape, step in ((first, first_step), (second, second_step)):
+        facts.append(ev.Relation(shape, step, middle) if rng.random() < 0.5
+                     else ev.Relation(middle, OPPOSITE_RELATION[step], shape))
+    rng.shuffle(facts)
+    story = StoryBuilder(writer)
+    line_of = {shape: story.say(fact) for fact, shape in zip(facts, [f.subject if f.obj == middle else f.obj for f in facts])}
+    by_answer = {"yes": [], "no": []}
+    for subject, obj in ((first, second), (second, first)):
+        for relation in _POSITION_STEPS:
+            answer = "yes" if _position_holds(relation, position[subject], position[obj]) else "no"
+            by_answer[answer].append((ev.IsRelated(subject, relation, obj), answer, (line_of[subject], line_of[obj])))
+    for _ in range(params["questions_per_story"]):
+        story.ask(*rng.choice(by_answer["yes"] if rng.random() < 0.5 else by_answer["no"]))
+    return story.lines
+
+
+# --- Task 18: size reasoning ----------------------------------------------------------------------
+
+
+def story_size_reasoning(rng, params, writer):
+    """Size comparisons between things; yes/no questions that need two comparisons chained."""
+    containers = rng.sample(params["containers"], len(params["containers"]))
+    ranked = list(params["small_things"]) + containers  # smallest first
+    size = {thing: rank for rank, thing in enumerate(ranked)}
+    story = StoryBuilder(writer)
+    first_line = {}  # (smaller, bigger) -> line of the first statement comparing them
+    candidates = []
+    while not candidates:
+        if story.statement_count >= params["max_statements"]:
+            raise StoryTooLongError
+        for _ in range(params["statements_per_block"]):
+            small, big = sorted(rng.sample(ranked, 2), key=size.get)
+            fact = ev.Relation(small, "fits", big) if rng.random() < 0.5 else ev.Relation(big, "bigger", small)
+            first_line.setdefault((small, big), story.say(fact))
+        candidates = _size_questions(ranked, size, first_line)
+    by_answer = {"yes": [c for c in candidates if c[1] == "yes"], "no": [c for c in candidates if c[1] == "no"]}
+    for _ in range(params["questions_per_story"]):
+        story.ask(*rng.choice(by_answer["yes"] if rng.random() < 0.5 else by_answer["no"]))
+    return story.lines
+
+
+def _size_questions(ranked, size, first_line) -> list[Candidate]:
+    """Every question whose answer follows from two chained comparisons."""
+    candidates = []
+    for small in ranked:
+        for big in ranked:
+            if size[small] >= size[big]:
+                continue
+            chains = [(first_line[(small, mid)], first_line[(mid, big)]) for mid in ranked
+                      if (small, mid) in first_line and (mid, big) in first_line]
+            if not chains:
+                continue
+            # The chain completed earliest; its lines listed from the bigger end.
+            small_line, big_line = min(chains, key=lambda pair: (max(pair), min(pair)))
+            from_big, from_small = (big_line, small_line), (small_line, big_line)
+            candidates += [
+                (ev.IsRelated(big, "bigger", small), "yes", from_big),
+                (ev.IsRelated(small, "bigger", big), "no", from_small),
+                (ev.IsRelated(small, "fits", big), "yes", from_big),
+                (ev.IsRelated(big, "fits", small), "no", from_small),
+            ]
+    return candidates
+
+
+# --- Task 19: path finding ------------------------------------------------------------------------
+
+_COMPASS_STEPS = {"north": (0, 1), "south": (0, -1), "east": (1, 0), "west": (-1, 0)}
+
+
+def story_path_finding(rng, params, writer):
+    """Places laid out on a grid, each next to one placed before; ask a two-step route."""
+    places = rng.sample(params["places"], len(params["places"]))
+    cell = {places[0]: (0, 0)}
+    edges = []  # (place, direction, neighbour): place is `direction` of neighbour
+    for place in places[1:]:
+        while True:
+            neighbour = rng.choice(list(cell))
+            direction = rng.choice(list(_COMPASS_STEPS))
+            step = _COMPASS_STEPS[direction]
+            target = (cell[neighbour][0] + step[0], cell[neighbour][1] + step[1])
+            if target not in cell.values():
+                break
+        cell[place] = target
+        edges.append((place, direction, neighbour))
+    facts = [ev.Relation(a, d, b) if rng.random() < 0.5 else ev.Relation(b, OPPOSITE_RELATION[d], a)
+             for a, d, b in edges]
+    rng.shuffle(facts)
+    story = StoryBuilder(writer)
+    step_from = {}  # (from, to) -> (direction to walk, line)
+    for fact in facts:
+        line = story.say(fact)
+        step_from[(fact.obj, fact.subject)] = (fact.relation, line)
+        step_from[(fact.subject, fact.obj)] = (OPPOSITE_RELATION[fact.relation], line)
+    routes = [(start, mid, goal) for (start, mid) in step_from for (mid2, goal) in step_from
+              if mid2 == mid and goal != start]
+    start, mid, goal = rng.choice(routes)
+    (first_direction, first_line), (second_direction, second_line) = step_from[(start, mid)], step_from[(mid, goal)]
+    answer = f"{DIRECTION_LETTERS[first_direction]},{DIRECTION_LETTERS[second_direction]}"
+    story.ask(ev.HowToGo(start, goal), answer, (first_line, second_line))
+    return story.lines
+
+
+# --- Task 20: agent's motivations -----------------------------------------------------------------
+
+
+def story_agents_motivations(rng, params, writer):
+    """Each actor feels something, goes where that leads, maybe takes the thing it wants; each step is asked about."""
+    episodes = {}
+    for actor in params["actors"]:
+        motive = rng.choice(params["motives"])
+        steps = [ev.Feels(actor, motive), ev.Move((actor,), MOTIVE_DESTINATION[motive])]
+        if rng.random() < params["take_probability"]:
+            steps.append(ev.Take(actor, MOTIVE_OBJECT[motive]))
+        episodes[actor] = steps
+    story = StoryBuilder(writer)
+    feeling_line = {}
+    while episodes:
+        actor = rng.choice(sorted(episodes))
+        event = episodes[actor].pop(0)
+        line = story.say(event)
+        if not episodes[actor]:
+            del episodes[actor]
+        if isinstance(event, ev.Feels):
+            feeling_line[actor] = (line, event.motive)
+            story.ask(ev.WhereWillGo(actor), MOTIVE_DESTINATION[event.motive], (line,))
+        elif isinstance(event, ev.Move):
+            story.ask(ev.WhyWent(actor, event.place), feeling_line[actor][1], (feeling_line[actor][0],))
+        else:
+            story.ask(ev.WhyGot(actor, event.obj), feeling_line[actor][1], (feeling_line[actor][0],))
+    return story.lines
+
+
+# The story generator of each task number (the task names live only in the catalogue).
+STORY_GENERATORS: dict[int, Callable[[random.Random, dict, SentenceWriter], list[ev.StoryLine]]] = {
+    1: story_single_supporting_fact,
+    2: story_two_supporting_facts,
+    3: story_three_supporting_facts,
+    4: story_two_arg_relations,
+    5: story_three_arg_relations,
+    6: story_yes_no_questions,
+    7: story_counting,
+    8: story_lists_sets,
+    9: story_simple_negation,
+    10: story_indefinite_knowledge,
+    11: story_basic_coreference,
+    12: story_conjunction,
+    13: story_compound_coreference,
+    14: story_time_reasoning,
+    15: story_basic_deduction,
+    16: story_basic_induction,
+    17: story_positional_reasoning,
+    18: story_size_reasoning,
+    19: story_path_finding,
+    20: story_agents_motivations,
+}
