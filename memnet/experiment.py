@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from memnet import catalogue
-from memnet.data import EncodedExamples, Vocabulary, load_tasks, sentence_size_of, vectorize
+from memnet.data import EncodedExamples, Vocabulary, load_tasks, memory_slots_of, sentence_size_of, vectorize
 from memnet.errors import MemnetError, RunDirError
 from memnet.io import atomic_path, write_json_atomic
 from memnet.models import MODELS
@@ -49,18 +49,24 @@ class PreparedData:
     valid_source: str
 
 
-def prepare_data(data_dir, tasks: Sequence[int], *, memory_size: int = 50, seed: int = 0) -> PreparedData:
-    """Load ``tasks`` from ``data_dir`` and vectorize them with one vocabulary (train + valid words)."""
-    splits = load_tasks(data_dir, tasks, seed=seed)
-    vocab = Vocabulary.from_examples(splits.train + splits.valid)
-    sentence_size = sentence_size_of(splits.train + splits.valid + splits.test, memory_size)
+def encode_splits(splits, vocab: Vocabulary, memory_size: int = 50) -> PreparedData:
+    """Vectorize train/valid/test with one sentence size and slot count, so all arrays agree."""
+    everything = splits.train + splits.valid + splits.test
+    sentence_size = sentence_size_of(everything, memory_size)
+    slots = memory_slots_of(everything, memory_size)
 
     def encode(examples):
-        return vectorize(examples, vocab, memory_size=memory_size, sentence_size=sentence_size)
+        return vectorize(examples, vocab, memory_size=memory_size, sentence_size=sentence_size, memory_slots=slots)
 
     return PreparedData(
         vocab, sentence_size, memory_size, encode(splits.train), encode(splits.valid), encode(splits.test), splits.valid_source
     )
+
+
+def prepare_data(data_dir, tasks: Sequence[int], *, memory_size: int = 50, seed: int = 0) -> PreparedData:
+    """Load ``tasks`` from ``data_dir`` and vectorize them with one vocabulary (train + valid words)."""
+    splits = load_tasks(data_dir, tasks, seed=seed)
+    return encode_splits(splits, Vocabulary.from_examples(splits.train + splits.valid), memory_size)
 
 
 def default_settings(tasks: Sequence[int]) -> tuple[dict, TrainingConfig]:
@@ -112,7 +118,7 @@ def train_experiment(
     overwrite: bool = False,
     verbose: int | str = 0,
     on_run_end: Callable[[int, RunResult], None] | None = None,
-    callbacks_for_run=lambda run: (),
+    callbacks=(),
 ) -> dict:
     """Train on ``tasks`` (jointly if several), keep the best of ``runs``, write the run folder; return its metrics."""
     out_dir = Path(out_dir)
@@ -136,7 +142,7 @@ def train_experiment(
         config,
         runs=runs,
         seed=seed,
-        callbacks_for_run=callbacks_for_run,
+        callbacks=callbacks,
         on_run_end=on_run_end,
         verbose=verbose,
     )
@@ -166,7 +172,10 @@ def train_experiment(
         "memory_size": memory_size,
         "sentence_size": data.sentence_size,
     }
-    histories = [{"seed": r.seed, "train_error": r.train_error, "history": r.history} for r in all_runs]
+    histories = {
+        "runs": [{"seed": r.seed, "train_error": r.train_error} for r in all_runs],
+        "history": best.history,  # per epoch; summed/averaged over the runs trained with the best one
+    }
     write_run_dir(out_dir, best.model, data.vocab, run_config, metrics, histories)
     return metrics
 
@@ -242,15 +251,7 @@ def evaluate_run(run_dir, data_dir) -> "pandas.DataFrame":
     model = load_run_model(run_dir)
     vocab = Vocabulary.load(Path(run_dir) / "vocab.json")
     splits = load_tasks(data_dir, config["tasks"], seed=config.get("seed", 0))
-    memory_size = config["memory_size"]
-    sentence_size = sentence_size_of(splits.train + splits.valid + splits.test, memory_size)
-    data = PreparedData(
-        vocab,
-        sentence_size,
-        memory_size,
-        *(vectorize(s, vocab, memory_size=memory_size, sentence_size=sentence_size) for s in (splits.train, splits.valid, splits.test)),
-        splits.valid_source,
-    )
+    data = encode_splits(splits, vocab, config["memory_size"])
     rows = evaluate_splits(model, data)
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "task"

@@ -61,14 +61,36 @@ class TrainingConfig:
         return 0.005 if self.linear_start_epochs > 0 else 0.01
 
 
-def halving_schedule(initial: float, steps_per_epoch: int, epochs: int, every: int):
-    """The learning rate halves at the start of epochs ``every, 2*every, ...`` (1-based), as in the paper's code."""
-    halvings = range(every, epochs + 1, every)
-    boundaries = [(epoch - 1) * steps_per_epoch - 1 for epoch in halvings]
-    if not boundaries:
-        return initial
-    values = [initial * 0.5**i for i in range(len(boundaries) + 1)]
-    return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+@keras.saving.register_keras_serializable(package="memnet")
+class PaperSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """The paper's learning rate over both phases, as a function of the step.
+
+    ``linear_start_lr`` for the linear-start steps; then ``initial_lr``, halved at the start of
+    main-phase epochs ``decay_every, 2*decay_every, ...`` (1-based), as in the authors' code.
+    """
+
+    def __init__(self, initial_lr, steps_per_epoch, decay_every, linear_start_steps=0, linear_start_lr=None):
+        self.initial_lr = float(initial_lr)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.decay_every = int(decay_every)
+        self.linear_start_steps = int(linear_start_steps)
+        self.linear_start_lr = float(initial_lr if linear_start_lr is None else linear_start_lr)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        main_epoch = keras.ops.floor((step - self.linear_start_steps) / self.steps_per_epoch) + 1.0
+        halvings = keras.ops.floor(keras.ops.maximum(main_epoch, 0.0) / self.decay_every)
+        main_lr = self.initial_lr * keras.ops.power(0.5, halvings)
+        return keras.ops.where(step < self.linear_start_steps, self.linear_start_lr, main_lr)
+
+    def get_config(self):
+        return {
+            "initial_lr": self.initial_lr,
+            "steps_per_epoch": self.steps_per_epoch,
+            "decay_every": self.decay_every,
+            "linear_start_steps": self.linear_start_steps,
+            "linear_start_lr": self.linear_start_lr,
+        }
 
 
 def compile_for_training(model: keras.Model, config: TrainingConfig, learning_rate, steps_per_epoch: int) -> None:
@@ -81,14 +103,87 @@ def compile_for_training(model: keras.Model, config: TrainingConfig, learning_ra
     )
 
 
-def make_dataset(data: EncodedExamples, batch_size: int, *, shuffle: bool, seed: int | None = None, drop_remainder=False):
-    """A ``tf.data`` pipeline over in-memory arrays: reshuffled every epoch, prefetched."""
+class ParallelRuns(keras.Model):
+    """Several independent copies of a model, trained together: one step updates every copy.
+
+    The paper trains each task 10 times and keeps the best run. Run one after the other, a tiny
+    model like MemN2N spends most of its time in per-step overhead; stacked into one compiled
+    step, the copies share that overhead. Nothing is shared between copies: each has its own
+    weights, initialization, batches and noise, and since the loss is a sum over copies each one
+    gets exactly the gradient it would get alone (and its own per-matrix clipping).
+
+    Inputs and targets carry a leading run axis: ``story [runs, batch, slots, words]`` etc.
+
+    Args:
+        members: the models to train, all taking the same inputs.
+    """
+
+    def __init__(self, members, **kwargs):
+        super().__init__(**kwargs)
+        self.members = list(members)
+        self.uses_linear_start = all(hasattr(m, "linear_start") for m in self.members)
+        # A variable, not a Python flag: switching linear start off must not recompile the step.
+        self.linear_start = keras.Variable(False, dtype="bool", trainable=False, name="linear_start")
+
+    def call(self, inputs, training=False):
+        extra = {"linear_start": self.linear_start} if self.uses_linear_start else {}
+        outputs = [
+            member({key: value[run] for key, value in inputs.items()}, training=training, **extra)
+            for run, member in enumerate(self.members)
+        ]
+        return keras.ops.stack(outputs, axis=0)
+
+
+class LinearStartSwitch(keras.callbacks.Callback):
+    """Runs the first ``epochs`` epochs in linear start (no memory softmax), then re-inserts the softmax."""
+
+    def __init__(self, flag, epochs: int):
+        super().__init__()
+        self.flag = flag
+        self.epochs = epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.flag.assign(epoch < self.epochs)
+
+    def on_train_end(self, logs=None):
+        self.flag.assign(False)
+
+
+def make_run_batches(data: EncodedExamples, runs: int, batch_size: int, seeds: Sequence[int]):
+    """Training batches for ``runs`` parallel runs: each run reshuffles the data its own way every epoch.
+
+    Each epoch is ``floor(n / batch_size)`` batches, as in the authors' code. Yields
+    ``(inputs, answers)`` with a leading run axis.
+    """
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((data.inputs, data.answer))
-    if shuffle:
-        dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    n = len(data)
+    arrays = {key: tf.constant(value) for key, value in data.inputs.items()}
+    answers = tf.constant(data.answer)
+    orders = [
+        tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
+        for seed in seeds
+    ]
+
+    def gather(*indices):
+        index = tf.stack(indices, axis=0)  # [runs, batch]
+        return {key: tf.gather(value, index) for key, value in arrays.items()}, tf.gather(answers, index)
+
+    return tf.data.Dataset.zip(tuple(orders)).map(gather).prefetch(tf.data.AUTOTUNE)
+
+
+def make_replicated_batches(data: EncodedExamples, runs: int, batch_size: int = 256):
+    """Evaluation batches in order, the same for every run (a leading run axis of size ``runs``)."""
+    import tensorflow as tf
+
+    arrays = {key: tf.constant(value) for key, value in data.inputs.items()}
+    answers = tf.constant(data.answer)
+
+    def gather(index):
+        tile = lambda value: tf.repeat(tf.gather(value, index)[None], runs, axis=0)  # noqa: E731
+        return {key: tile(value) for key, value in arrays.items()}, tile(answers)
+
+    return tf.data.Dataset.range(len(data)).batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
 
 
 def train(
@@ -101,43 +196,52 @@ def train(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = 0,
 ) -> dict[str, list[float]]:
-    """Train ``model`` with the paper's protocol; return the per-epoch history of both phases.
+    """Train one model with the paper's protocol; see :func:`train_runs`."""
+    return train_runs([model], train_data, valid_data, config, seeds=[seed], callbacks=callbacks, verbose=verbose)
 
-    Each epoch is ``floor(n / batch_size)`` batches of a fresh shuffle, as in the authors' code.
-    The history has one entry per epoch (linear-start epochs first) and a ``phase`` list saying
-    which phase each epoch belongs to.
+
+def train_runs(
+    models: Sequence[keras.Model],
+    train_data: EncodedExamples,
+    valid_data: EncodedExamples | None = None,
+    config: TrainingConfig | None = None,
+    *,
+    seeds: Sequence[int] | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int | str = 0,
+) -> dict[str, list[float]]:
+    """Train independent models side by side (see :class:`ParallelRuns`) with the paper's protocol.
+
+    Both phases run in one ``fit`` (one compiled step): a callback switches linear start off and
+    :class:`PaperSchedule` changes the learning rate. Returns the per-epoch history (metrics over
+    all runs together) with a ``phase`` list naming each epoch's phase.
     """
     config = config or TrainingConfig()
+    seeds = list(seeds) if seeds is not None else list(range(len(models)))
     if len(train_data) < config.batch_size:
         raise ValueError(f"need at least one batch of training data ({config.batch_size}), got {len(train_data)}")
-    dataset = make_dataset(train_data, config.batch_size, shuffle=True, seed=seed, drop_remainder=True)
+    runs = ParallelRuns(models)
+    dataset = make_run_batches(train_data, len(models), config.batch_size, seeds)
     steps_per_epoch = len(train_data) // config.batch_size
     validation = None
     if valid_data is not None and len(valid_data) and config.validation_freq:
-        validation = make_dataset(valid_data, 256, shuffle=False)
+        validation = make_replicated_batches(valid_data, len(models))
 
-    history: dict[str, list] = {"phase": []}
-    phases = []
-    if config.linear_start_epochs > 0 and hasattr(model, "linear_start"):
-        phases.append(("linear_start", config.linear_start_epochs, config.initial_learning_rate))
-    phases.append(
-        ("main", config.epochs, halving_schedule(config.initial_learning_rate, steps_per_epoch, config.epochs, config.decay_every))
+    linear_epochs = config.linear_start_epochs if runs.uses_linear_start else 0
+    schedule = PaperSchedule(
+        config.initial_learning_rate, steps_per_epoch, config.decay_every, linear_epochs * steps_per_epoch
     )
-    for phase, epochs, learning_rate in phases:
-        if hasattr(model, "linear_start"):
-            model.linear_start = phase == "linear_start"
-        compile_for_training(model, config, learning_rate, steps_per_epoch)
-        result = model.fit(
-            dataset,
-            epochs=epochs,
-            validation_data=validation,
-            validation_freq=config.validation_freq or 1,
-            callbacks=list(callbacks),
-            verbose=verbose,
-        )
-        for key, values in result.history.items():
-            history.setdefault(key, []).extend(float(v) for v in values)
-        history["phase"].extend([phase] * epochs)
+    compile_for_training(runs, config, schedule, steps_per_epoch)
+    result = runs.fit(
+        dataset,
+        epochs=linear_epochs + config.epochs,
+        validation_data=validation,
+        validation_freq=config.validation_freq or 1,
+        callbacks=[LinearStartSwitch(runs.linear_start, linear_epochs), *callbacks],
+        verbose=verbose,
+    )
+    history = {key: [float(v) for v in values] for key, values in result.history.items()}
+    history["phase"] = ["linear_start"] * linear_epochs + ["main"] * config.epochs
     return history
 
 
@@ -163,7 +267,7 @@ def per_task_errors(model: keras.Model, data: EncodedExamples) -> dict[int, floa
 
 @dataclasses.dataclass
 class RunResult:
-    """One of the repeated runs: its model, training history and clean training error."""
+    """One of the repeated runs: its model, training history (shared by runs trained together) and clean training error."""
 
     model: keras.Model
     history: dict
@@ -179,31 +283,34 @@ def train_best_of(
     *,
     runs: int = 1,
     seed: int = 0,
-    callbacks_for_run: Callable[[int], Sequence[keras.callbacks.Callback]] = lambda run: (),
+    parallel: int = 10,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
     on_run_end: Callable[[int, RunResult], None] | None = None,
     verbose: int | str = 0,
 ) -> tuple[RunResult, list[RunResult]]:
     """Train ``runs`` models (seeds ``seed, seed+1, ...``) and keep the lowest training error, as the paper did.
 
-    Returns ``(best, all_runs)``; the losing runs' models are dropped from ``all_runs`` to free memory.
+    Up to ``parallel`` runs train side by side in one compiled step (:class:`ParallelRuns`).
+    Returns ``(best, all_runs)``; the losing runs' models are dropped to free memory.
     """
-    results = []
+    results: list[RunResult] = []
     best = None
-    for run in range(runs):
-        run_seed = seed + run
-        keras.utils.set_random_seed(run_seed)
-        model = build_model(run_seed)
-        history = train(
-            model, train_data, valid_data, config, seed=run_seed, callbacks=callbacks_for_run(run), verbose=verbose
-        )
-        result = RunResult(model, history, error_rate(model, train_data), run_seed)
-        if on_run_end is not None:
-            on_run_end(run, result)
-        if best is None or result.train_error < best.train_error:
-            if best is not None:
-                best.model = None
-            best = result
-        else:
-            result.model = None
-        results.append(result)
+    for first in range(0, runs, parallel):
+        seeds = [seed + run for run in range(first, min(runs, first + parallel))]
+        models = []
+        for run_seed in seeds:
+            keras.utils.set_random_seed(run_seed)  # each run's initialization depends on its seed only
+            models.append(build_model(run_seed))
+        history = train_runs(models, train_data, valid_data, config, seeds=seeds, callbacks=callbacks, verbose=verbose)
+        for run_seed, model in zip(seeds, models):
+            result = RunResult(model, history, error_rate(model, train_data), run_seed)
+            if on_run_end is not None:
+                on_run_end(run_seed - seed, result)
+            if best is None or result.train_error < best.train_error:
+                if best is not None:
+                    best.model = None
+                best = result
+            else:
+                result.model = None
+            results.append(result)
     return best, results

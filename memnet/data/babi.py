@@ -102,6 +102,8 @@ def parse_babi(source, *, task: int | None = None, name: str | None = None) -> l
 
 def _decode_lines(raw: bytes, name: str) -> list[str]:
     lines = []
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (as some editors write) is not text
+        raw = raw[3:]
     for number, raw_line in enumerate(raw.split(b"\n"), start=1):
         try:
             lines.append(raw_line.decode("utf-8"))
@@ -110,6 +112,13 @@ def _decode_lines(raw: bytes, name: str) -> list[str]:
                 name, number, f"not valid UTF-8 (byte {raw_line[error.start]:#04x} at column {error.start + 1})"
             ) from None
     return lines
+
+
+def _as_id(text: str) -> int | None:
+    """``text`` as a line id (ASCII digits only: ``str.isdigit`` also accepts ``'²'``, which ``int`` rejects)."""
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None
 
 
 _LINE_RE = re.compile(r"^\s*(\S+)\s(.*)$", re.DOTALL)
@@ -130,9 +139,9 @@ def _parse_lines(lines: Iterable[str], *, name: str, task: int | None) -> list[Q
         if match is None:
             raise BabiFormatError(name, number, "expected 'ID text', found only one field")
         id_text, text = match.groups()
-        if not id_text.isdigit() or int(id_text) == 0:
+        line_id = _as_id(id_text)
+        if not line_id:
             raise BabiFormatError(name, number, f"line id {id_text!r} is not a positive integer")
-        line_id = int(id_text)
         if line_id == 1:
             story, statement_index, story_id = [], {}, story_id + 1
         elif line_id != previous_id + 1:
@@ -166,7 +175,7 @@ def _parse_lines(lines: Iterable[str], *, name: str, task: int | None) -> list[Q
             raise BabiFormatError(name, number, "question before any statement of its story")
         supporting = []
         for support in (fields[2].split() if len(fields) == 3 else []):
-            if not support.isdigit() or int(support) not in statement_index:
+            if _as_id(support) not in statement_index:
                 raise BabiFormatError(
                     name, number, f"supporting fact id {support!r} is not a statement earlier in this story"
                 )

@@ -61,16 +61,14 @@ class SentenceWriter:
         take_there: probability that a taking sentence ends in "there" ("Mary got the milk there.").
         drop_there: probability that a dropping sentence ends in "there".
         lowercase_question_names: write names in lower case inside questions (tasks 15, 20 do).
-        space_before_tab: the real files of most tasks put a space between "?" and the answer's TAB.
     """
 
     def __init__(self, rng: random.Random, *, take_there: float = 1.0, drop_there: float = 0.2,
-                 lowercase_question_names: bool = False, space_before_tab: bool = True):
+                 lowercase_question_names: bool = False):
         self.rng = rng
         self.take_there = take_there
         self.drop_there = drop_there
         self.lowercase_question_names = lowercase_question_names
-        self.space_before_tab = space_before_tab
 
     # --- statements ---
 
@@ -177,8 +175,3 @@ class SentenceWriter:
             case ev.WhyGot(actor=actor, obj=obj):
                 return f"Why did {name(actor)} get the {obj}?"
         raise TypeError(f"no question for query {query!r}")
-
-    def question_line_text(self, question: str, answer: str, supporting: tuple[int, ...]) -> str:
-        """The text after the line id of a question line: question, TAB, answer, TAB, supporting ids."""
-        gap = " " if self.space_before_tab else ""
-        return f"{question}{gap}\t{answer}\t{' '.join(map(str, supporting))}"

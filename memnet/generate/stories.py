@@ -49,32 +49,38 @@ class StoryBuilder:
         self.question_count += 1
 
 
-# A question maker looks at the world and proposes (query, answer, supporting ids), or None.
+# A question the story can answer: (query, answer, supporting line ids).
 Candidate = tuple[ev.Query, str, tuple[int, ...]]
 
 
 def _household_story(rng: random.Random, params: dict, writer: SentenceWriter,
-                     ask: Callable[[HouseholdWorld, random.Random], Candidate | None],
+                     ask: Callable[[HouseholdWorld, random.Random], list[Candidate]],
                      next_events: Callable[[HouseholdWorld], list[ev.Event]] | None = None) -> list[ev.StoryLine]:
     """The loop shared by the household tasks: a few statements, then a question if one is answerable.
 
+    Like the real bAbI stories, a question is only asked about something recent: its newest
+    supporting fact is at most ``max_support_age`` lines before it (else more statements come first).
+
     Args:
-        ask: proposes a question about the current world (None when nothing is answerable yet).
-        next_events: the statements to add before the next question; by default
-            ``statements_per_question`` random actions drawn with the task's ``action_weights``.
+        ask: the questions answerable about the current world (one per actor or object).
+        next_events: yields the statements to add before the next question (each is applied
+            before the next is drawn); by default ``statements_per_question`` random actions
+            drawn with the task's ``action_weights``.
     """
     world = HouseholdWorld(rng, params["actors"], params["places"], params.get("objects", ()))
     story = StoryBuilder(writer)
     if next_events is None:
         def next_events(world):
-            return [world.random_action(params["action_weights"]) for _ in range(params["statements_per_question"])]
+            # A generator: each action is drawn after the one before it has been applied.
+            for _ in range(params["statements_per_question"]):
+                yield world.random_action(params["action_weights"])
     while story.question_count < params["questions_per_story"]:
         for event in next_events(world):
-            # Pronoun sentences stand for the actors of the sentence just before them.
             world.apply(event, story.say(event))
-        candidate = ask(world, rng)
-        if candidate is not None:
-            story.ask(*candidate)
+        question_line = len(story.lines) + 1
+        recent = [c for c in ask(world, rng) if question_line - max(c[2]) <= params["max_support_age"]]
+        if recent:
+            story.ask(*rng.choice(recent))
         if story.statement_count > params["max_statements"]:
             raise StoryTooLongError
     return story.lines
@@ -83,22 +89,18 @@ def _household_story(rng: random.Random, params: dict, writer: SentenceWriter,
 # --- Questions about the household ---------------------------------------------------------------
 
 
-def _where_is_actor(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
-    actors = world.located_actors()
-    if not actors:
-        return None
-    actor = rng.choice(actors)
-    return ev.WhereIsActor(actor), world.knowledge[actor][1], world.knowledge_lines[actor]
+def _where_is_actor(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
+    return [(ev.WhereIsActor(actor), world.knowledge[actor][1], world.knowledge_lines[actor])
+            for actor in world.located_actors()]
 
 
 def _is_actor_in(yes_probability: float, maybe_probability: float = 0.0):
     """Yes/no(/maybe) questions about an actor's place, answering from what the story last said."""
 
-    def ask(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
-        actors = [actor for actor in world.actors if world.knowledge[actor] is not None]
-        if not actors:
-            return None
-        actor = rng.choice(actors)
+    def ask(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
+        return [about(world, rng, actor) for actor in world.actors if world.knowledge[actor] is not None]
+
+    def about(world: HouseholdWorld, rng: random.Random, actor: str) -> Candidate:
         kind, value = world.knowledge[actor]
         lines = world.knowledge_lines[actor]
         if kind == "at":
@@ -114,30 +116,26 @@ def _is_actor_in(yes_probability: float, maybe_probability: float = 0.0):
     return ask
 
 
-def _where_is_object(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
+def _where_is_object(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
     located = {obj: world.object_location(obj) for obj in world.objects}
-    objects = [obj for obj, found in located.items() if found is not None]
-    if not objects:
-        return None
-    obj = rng.choice(objects)
-    place, lines = located[obj]
-    return ev.WhereIsObject(obj), place, lines
+    return [(ev.WhereIsObject(obj), found[0], found[1]) for obj, found in located.items() if found is not None]
 
 
-def _where_was_object_before(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
+def _where_was_object_before(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
     # Askable once the object's carrier has moved twice with it since picking it up.
-    objects = [obj for obj in world.objects if len(world.moves_while_carried[obj]) >= 2]
-    if not objects:
-        return None
-    obj = rng.choice(objects)
-    (earlier_line, earlier_place), (last_line, last_place) = world.moves_while_carried[obj][-2:]
-    return ev.WhereWasObjectBefore(obj, last_place), earlier_place, (world.object_line[obj], last_line, earlier_line)
+    candidates = []
+    for obj in world.objects:
+        if len(world.moves_while_carried[obj]) >= 2:
+            (earlier_line, earlier_place), (last_line, last_place) = world.moves_while_carried[obj][-2:]
+            candidates.append((ev.WhereWasObjectBefore(obj, last_place), earlier_place,
+                               (world.object_line[obj], last_line, earlier_line)))
+    return candidates
 
 
 def _about_latest_gift(question_weights: dict[str, float]):
-    def ask(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
+    def ask(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
         if world.latest_gift is None:
-            return None
+            return []
         line, gift = world.latest_gift
         form = rng.choices(list(question_weights), weights=list(question_weights.values()))[0]
         queries = {
@@ -148,17 +146,16 @@ def _about_latest_gift(question_weights: dict[str, float]):
             "who_given_to": (ev.AboutGift("receiver", giver=gift.giver, obj=gift.obj), gift.receiver),
         }
         query, answer = queries[form]
-        return query, answer, (line,)
+        return [(query, answer, (line,))]
 
     return ask
 
 
 def _carried(count: bool):
-    def ask(world: HouseholdWorld, rng: random.Random) -> Candidate | None:
-        actors = [actor for actor in world.actors if world.handling_lines[actor]]
-        if not actors:
-            return None
-        actor = rng.choice(actors)
+    def ask(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
+        return [about(world, actor) for actor in world.actors if world.handling_lines[actor]]
+
+    def about(world: HouseholdWorld, actor: str) -> Candidate:
         carrying, lines = world.carrying[actor], tuple(world.handling_lines[actor])
         if count:
             return ev.HowManyCarried(actor), NUMBER_WORDS[len(carrying)], lines
@@ -225,9 +222,11 @@ def _two_actors_move(world: HouseholdWorld) -> ev.Move:
 
 def story_conjunction(rng, params, writer):
     """"Mary and Daniel went to the kitchen." twice, then a question."""
-    return _household_story(
-        rng, params, writer, _where_is_actor,
-        lambda world: [_two_actors_move(world) for _ in range(params["statements_per_question"])])
+    def moves(world: HouseholdWorld):
+        for _ in range(params["statements_per_question"]):
+            yield _two_actors_move(world)
+
+    return _household_story(rng, params, writer, _where_is_actor, moves)
 
 
 def story_compound_coreference(rng, params, writer):
@@ -337,9 +336,11 @@ def story_basic_induction(rng, params, writer):
     asked, examples = names[0], names[1:]
     kind_of = {name: rng.choice(params["species"]) for name in examples}
     kind_of[asked] = rng.choice([kind_of[name] for name in examples])
-    # Each example's species comes before its colour; otherwise the order is random.
+    # Each example's species comes before its colour; otherwise the order is random. The asked
+    # animal's colour is never said. (Unlike the real task, colours never contradict each other.)
     pending = {name: [ev.IsA(name, kind_of[name]), ev.HasColor(name, color_of_species[kind_of[name]])]
                for name in examples}
+    pending[asked] = [ev.IsA(asked, kind_of[asked])]
     story = StoryBuilder(writer)
     isa_line, color_line = {}, {}
     while pending:
@@ -348,7 +349,7 @@ def story_basic_induction(rng, params, writer):
         (isa_line if isinstance(fact, ev.IsA) else color_line)[name] = story.say(fact)
         if not pending[name]:
             del pending[name]
-    asked_line = story.say(ev.IsA(asked, kind_of[asked]))
+    asked_line = isa_line[asked]
     # The supporting example is the latest-introduced animal of the same species.
     example = max((name for name in examples if kind_of[name] == kind_of[asked]), key=isa_line.get)
     story.ask(ev.WhatColor(asked), color_of_species[kind_of[asked]],
@@ -378,7 +379,10 @@ def story_positional_reasoning(rng, params, writer):
                      else ev.Relation(middle, OPPOSITE_RELATION[step], shape))
     rng.shuffle(facts)
     story = StoryBuilder(writer)
-    line_of = {shape: story.say(fact) for fact, shape in zip(facts, [f.subject if f.obj == middle else f.obj for f in facts])}
+    line_of = {}  # outer shape -> the line placing it next to the middle one
+    for fact in facts:
+        outer_shape = fact.subject if fact.obj == middle else fact.obj
+        line_of[outer_shape] = story.say(fact)
     by_answer = {"yes": [], "no": []}
     for subject, obj in ((first, second), (second, first)):
         for relation in _POSITION_STEPS:

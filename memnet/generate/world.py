@@ -52,18 +52,13 @@ class HouseholdWorld:
         self.carrying: dict[str, list[str]] = {actor: [] for actor in self.actors}
         self.handling_lines: dict[str, list[int]] = {actor: [] for actor in self.actors}
         self.latest_gift: tuple[int, ev.Give] | None = None
-        self.previous_event: ev.Event | None = None
-        self.previous_line: int | None = None
+        self.previous_line: int | None = None  # the line a pronoun sentence refers back to
 
     # --- proposing actions ------------------------------------------------------------------------
 
     def other_place(self, *avoid: str) -> str:
         """A random place that is none of ``avoid``."""
         return self.rng.choice([place for place in self.places if place not in avoid])
-
-    def random_move(self) -> ev.Move:
-        actor = self.rng.choice(self.actors)
-        return ev.Move((actor,), self.other_place(self.true_place[actor]))
 
     def candidate_takes(self) -> list[ev.Take]:
         return [
@@ -168,7 +163,7 @@ class HouseholdWorld:
                 self.latest_gift = (line_id, event)
             case _:
                 raise TypeError(f"the household world has no event {event!r}")
-        self.previous_event, self.previous_line = event, line_id
+        self.previous_line = line_id
 
     # --- what the reader knows -------------------------------------------------------------------
 

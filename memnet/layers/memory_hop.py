@@ -25,6 +25,8 @@ class MemoryHop(keras.layers.Layer):
         values: ``[batch, slots, dim]``, the memories that are read (defaults to ``keys``).
         memory_mask: boolean ``[batch, slots]``, True at slots that hold a memory. Defaults to
             the Keras mask carried by ``keys`` (e.g. from :class:`SentenceEncoder`), if any.
+        linear: overrides the layer's ``linear`` for this call; may be a boolean tensor, so that
+            a compiled training step can switch linear start off without being rebuilt.
 
     Returns:
         ``(output, attention)``: the read vector ``[batch, dim]`` and the weight of each slot
@@ -49,21 +51,24 @@ class MemoryHop(keras.layers.Layer):
         config.update(linear=self.linear)
         return config
 
-    def call(self, query, keys, values=None, memory_mask=None):
+    def call(self, query, keys, values=None, memory_mask=None, linear=None):
         values = keys if values is None else values
         mask = getattr(keys, "_keras_mask", None) if memory_mask is None else memory_mask
+        linear = self.linear if linear is None else linear
         scores = ops.einsum("bsd,bd->bs", keys, query)
-        if self.linear:
-            attention = scores if mask is None else ops.where(mask, scores, ops.zeros_like(scores))
+        raw = scores if mask is None else ops.where(mask, scores, ops.zeros_like(scores))
+        normalized = ops.softmax(scores, axis=-1) if mask is None else masked_softmax(scores, mask)
+        if isinstance(linear, bool):
+            attention = raw if linear else normalized
         else:
-            attention = ops.softmax(scores, axis=-1) if mask is None else masked_softmax(scores, mask)
+            attention = ops.where(linear, raw, normalized)
         output = ops.einsum("bs,bsd->bd", attention, values)
         return output, attention
 
-    def compute_mask(self, query, keys, values=None, memory_mask=None):
+    def compute_mask(self, query, keys, values=None, memory_mask=None, linear=None):
         return None
 
-    def compute_output_shape(self, query_shape, keys_shape=None, values_shape=None, memory_mask_shape=None):
+    def compute_output_shape(self, query_shape, keys_shape=None, values_shape=None, memory_mask_shape=None, linear=None):
         return query_shape, tuple(keys_shape[:2])
 
 

@@ -50,24 +50,25 @@ class MemoryAge(keras.layers.Layer):
         return ops.where(ops.cast(valid, "bool"), ops.clip(ages, 0, self.max_age - 1), 0)
 
     def _noisy_ages(self, count, position):
+        # Draw a uniformly random n-subset of the ages 0 .. n+blanks-1 and give the smallest to the
+        # most recent sentence. Done with dense comparisons instead of a sort: much faster under XLA.
         slots = ops.shape(position)[-1]
-        max_blanks = int(-(-slots * self.noise // 1))  # ceil
-        span = slots + max_blanks
+        span = slots + int(-(-slots * self.noise // 1))  # slots + ceil(noise * slots)
+        batch = ops.shape(count)[0]
         # blanks ~ U{0 .. ceil(noise * n)}, per example
-        blanks = ops.floor(
-            keras.random.uniform(ops.shape(count), seed=self.seed_generator)
-            * ops.cast(ops.ceil(ops.cast(count, "float32") * self.noise) + 1, "float32")
-        )
-        limit = count + ops.cast(blanks, "int32")  # draw n ages from 0 .. limit-1
-        keys = keras.random.uniform((ops.shape(count)[0], span), seed=self.seed_generator)
-        candidate = ops.arange(span, dtype="int32")[None, :]
-        keys = ops.where(candidate < limit, keys, -1.0)
-        _, chosen = ops.top_k(keys, k=slots)  # a random order of the allowed ages, first `slots`
-        chosen = ops.where(position < count, chosen, span)  # keep the first n draws
-        ages_sorted = ops.sort(chosen, axis=-1)  # n smallest are the chosen ages, ascending
-        # the most recent sentence (position n-1) gets the smallest age
-        index = ops.clip(count - 1 - position, 0, slots - 1)
-        return ops.take_along_axis(ages_sorted, index, axis=-1)
+        max_blanks = ops.ceil(ops.cast(count, "float32") * self.noise)
+        blanks = ops.floor(keras.random.uniform((batch, 1), seed=self.seed_generator) * (max_blanks + 1))
+        limit = count + ops.cast(blanks, "int32")
+        candidate = ops.arange(span, dtype="int32")[None, :]  # [1, span]
+        keys = keras.random.uniform((batch, span), seed=self.seed_generator)
+        keys = ops.where(candidate < limit, keys, 2.0)  # ages past the limit are never drawn
+        # rank of each candidate among all candidates; the n lowest-ranked ones are drawn
+        rank = ops.sum(ops.cast(keys[:, None, :] < keys[:, :, None], "int32"), axis=-1)
+        drawn = ops.cast(rank < count, "int32")  # [batch, span]
+        order = ops.cumsum(drawn, axis=-1) - 1  # order among drawn ages, ascending
+        recency = count - 1 - position  # [batch, slots]: 0 for the most recent sentence
+        match = ops.logical_and(ops.cast(drawn, "bool")[:, None, :], order[:, None, :] == recency[:, :, None])
+        return ops.sum(ops.where(match, candidate[:, None, :], 0), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="memnet")

@@ -148,7 +148,11 @@ class MemN2N(keras.Model):
         # compiled train/predict functions captured the old behaviour
         self.train_function = self.test_function = self.predict_function = None
 
-    def call(self, inputs, training=False, return_attention=False):
+    def call(self, inputs, training=False, return_attention=False, linear_start=None):
+        """Logits over the vocabulary (and, with ``return_attention``, attention ``[batch, hops, slots]``).
+
+        ``linear_start`` overrides :attr:`linear_start` for this call (a boolean tensor is allowed).
+        """
         story, question = inputs["story"], inputs["question"]
         slot_mask = ops.any(ops.not_equal(story, 0), axis=-1)
         ages = self.memory_age(slot_mask, training=training) if self.temporal else None
@@ -163,7 +167,7 @@ class MemN2N(keras.Model):
         attention = []
         for k, hop in enumerate(self.memory_hops):
             keys, values = (memories[k], memories[k + 1]) if self.weight_tying == "adjacent" else memories
-            output, weights = hop(u, keys, values, memory_mask=slot_mask)
+            output, weights = hop(u, keys, values, memory_mask=slot_mask, linear=linear_start)
             u = (u if self.hop_transform is None else self.hop_transform(u)) + output
             if self.hop_activation is not None:
                 u = self.hop_activation(u)

@@ -1,0 +1,215 @@
+"""Tests of memnet's bAbI generator (memnet.generate): format, correctness, determinism, fidelity."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import pytest
+
+from memnet import catalogue
+from memnet.data.babi import parse_babi, tokenize
+from memnet.errors import MemnetError
+from memnet.generate import (
+    GeneratedStoryError, answer_from_events, check_story, generate_stories, generate_task, write_tasks,
+)
+from memnet.generate import events as ev
+
+ALL_TASKS = sorted(catalogue.tasks())
+REAL_EN = Path(__file__).parents[1].parent / "shared/babi/tasks_1-20_v1-2/en"
+needs_real_data = pytest.mark.skipif(not REAL_EN.is_dir(), reason=f"real bAbI v1.2 data not found at {REAL_EN}")
+
+
+def _vocabulary(lines: list[str]) -> set[str]:
+    words = set()
+    for line in lines:
+        fields = line.split(" ", 1)[1].split("\t")
+        words.update(tokenize(fields[0]))
+        if len(fields) > 1:
+            words.update(tokenize(fields[1]))
+    return words
+
+
+# --- Format ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_output_parses_with_exactly_the_requested_questions(task):
+    lines = generate_task(task, 137, seed=3)
+    examples = parse_babi(lines, task=task)
+    assert len(examples) == 137
+    assert all(not line.endswith("\n") for line in lines)
+    assert lines[0].startswith("1 ")
+    # Every question has an answer and at least one supporting fact inside its story.
+    for example in examples:
+        assert example.answer and example.supporting
+        assert all(0 <= index < len(example.story) for index in example.supporting)
+
+
+@needs_real_data
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_question_lines_are_laid_out_like_the_real_files(task):
+    """Most real files have "? <TAB>" (a space before the TAB), tasks 4 and 15-20 have "?<TAB>"."""
+    real = (REAL_EN / catalogue.get_task(task).file_name("train")).read_text(encoding="utf-8").splitlines()
+    generated = generate_task(task, 20, seed=0)
+    real_question = next(line for line in real if "\t" in line)
+    generated_question = next(line for line in generated if "\t" in line)
+    assert (" \t" in real_question) == (" \t" in generated_question)
+
+
+# --- Answers agree with the world (independent checker) --------------------------------------------
+
+
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_every_answer_is_recomputed_from_the_event_log(task):
+    stories = generate_stories(task, 300, seed=11)
+    questions = 0
+    for story in stories:
+        statements = []
+        for line in story:
+            if isinstance(line, ev.Statement):
+                statements.append(line)
+            else:
+                answer, supporting = answer_from_events(statements, line.query)
+                assert (answer, supporting) == (line.answer, line.supporting)
+                questions += 1
+    assert questions == 300
+
+
+def _first_question(story):
+    return next(i for i, line in enumerate(story) if isinstance(line, ev.Question))
+
+
+@pytest.mark.parametrize("task", [1, 2, 3, 5, 7, 8, 14, 16, 18, 19])
+def test_checker_rejects_a_wrong_answer_or_wrong_support(task):
+    story = generate_stories(task, 5, seed=5)[0]
+    check_story(story)
+    index = _first_question(story)
+    question = story[index]
+    wrong_answer = dataclasses.replace(question, answer=question.answer + "x")
+    with pytest.raises(GeneratedStoryError):
+        check_story(story[:index] + [wrong_answer])
+    unused = [line.line_id for line in story[:index] if line.line_id not in question.supporting]
+    # Swap a supporting fact for an unrelated line, or (when every line supports it) leave one out.
+    supporting = (unused[0],) + question.supporting[1:] if unused else question.supporting[:-1]
+    wrong_support = dataclasses.replace(question, supporting=supporting)
+    with pytest.raises(GeneratedStoryError):
+        check_story(story[:index] + [wrong_support])
+
+
+def test_checker_rejects_a_sentence_that_says_something_else_than_its_event():
+    story = generate_stories(1, 5, seed=2)[0]
+    first = story[0]
+    actor = first.event.actors[0]
+    other = next(name for name in catalogue.get_task(1).generator["actors"] if name != actor)
+    with pytest.raises(GeneratedStoryError, match="does not say"):
+        check_story([dataclasses.replace(first, text=first.text.replace(actor, other))] + story[1:])
+
+
+def _statements(*events):
+    return [ev.Statement(i, "", event) for i, event in enumerate(events, start=1)]
+
+
+def test_checker_agrees_with_real_babi_answers():
+    """Stories transcribed from the real en files, with their official answers and supporting facts."""
+    # qa2 train, first story (line 7 is a question): "14 Where is the football? garden 12 6".
+    story = [ev.Statement(line_id, "", event) for line_id, event in [
+        (1, ev.Move(("Mary",), "bathroom")), (2, ev.Move(("Sandra",), "bedroom")), (3, ev.Take("Mary", "football")),
+        (4, ev.Move(("John",), "kitchen")), (5, ev.Move(("Mary",), "kitchen")), (6, ev.Move(("Mary",), "garden")),
+        (8, ev.Move(("Sandra",), "office")), (9, ev.Move(("John",), "office")), (10, ev.Move(("Sandra",), "hallway")),
+        (11, ev.Move(("Daniel",), "kitchen")), (12, ev.Drop("Mary", "football")), (13, ev.Take("John", "milk")),
+    ]]
+    assert answer_from_events(story, ev.WhereIsObject("football")) == ("garden", (12, 6))
+    # qa3: Mary got the football (3), office (5), bathroom (17), dropped it (23): before the bathroom? office.
+    events = [ev.Move(("Mary",), "bathroom"), ev.Move(("Sandra",), "bedroom"), ev.Take("Mary", "football"),
+              ev.Move(("John",), "bedroom"), ev.Move(("Mary",), "office")]
+    events += [ev.Move(("John",), "office")] * 11 + [ev.Move(("Mary",), "bathroom")]  # lines 6-16, 17
+    events += [ev.Move(("John",), "office")] * 5 + [ev.Drop("Mary", "football")]  # lines 18-22, 23
+    assert answer_from_events(_statements(*events), ev.WhereWasObjectBefore("football", "bathroom")) == (
+        "office", (23, 17, 5))
+    # qa19: "The kitchen is north of the office. ... The office is west of the garden." -> s,e via 2 4.
+    story = _statements(
+        ev.Relation("office", "east", "hallway"), ev.Relation("kitchen", "north", "office"),
+        ev.Relation("garden", "west", "bedroom"), ev.Relation("office", "west", "garden"),
+        ev.Relation("bathroom", "north", "garden"))
+    assert answer_from_events(story, ev.HowToGo("kitchen", "garden")) == ("s,e", (2, 4))
+    # qa18: the box of chocolates fits inside the chest; the box is bigger than the chest.
+    story = _statements(ev.Relation("box of chocolates", "fits", "chest"), ev.Relation("box", "bigger", "chest"))
+    assert answer_from_events(story, ev.IsRelated("box", "fits", "box of chocolates")) == ("no", (1, 2))
+    assert answer_from_events(story, ev.IsRelated("box", "bigger", "box of chocolates")) == ("yes", (2, 1))
+    # qa17: the triangle is above the pink rectangle; the blue square is to the left of the triangle.
+    story = _statements(ev.Relation("triangle", "above", "pink rectangle"),
+                        ev.Relation("blue square", "left", "triangle"))
+    assert answer_from_events(story, ev.IsRelated("pink rectangle", "right", "blue square")) == ("yes", (1, 2))
+    assert answer_from_events(story, ev.IsRelated("blue square", "below", "pink rectangle")) == ("no", (2, 1))
+
+
+# --- Determinism and files -------------------------------------------------------------------------
+
+
+def test_same_seed_same_lines_and_different_seed_different_lines():
+    for task in ALL_TASKS:
+        first = generate_task(task, 50, seed=7)
+        assert first == generate_task(task, 50, seed=7)
+        assert first != generate_task(task, 50, seed=8)
+
+
+def test_write_tasks_writes_official_names_deterministically(tmp_path):
+    paths = write_tasks([1, 20], tmp_path / "a", n_train=40, n_test=30, seed=4)
+    again = write_tasks([1, 20], tmp_path / "b", n_train=40, n_test=30, seed=4)
+    names = [path.name for path in paths]
+    assert names == ["qa1_single-supporting-fact_train.txt", "qa1_single-supporting-fact_test.txt",
+                     "qa20_agents-motivations_train.txt", "qa20_agents-motivations_test.txt"]
+    assert [path.read_bytes() for path in paths] == [path.read_bytes() for path in again]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(names)  # no temporary files left
+    train, test = paths[0], paths[1]
+    assert train.read_bytes() != test.read_bytes()  # train and test use different seeds
+    assert len(parse_babi(train)) == 40 and len(parse_babi(test)) == 30
+    assert train.read_bytes().endswith(b"\n")
+
+
+def test_all_tasks_with_1000_train_and_1000_test_questions_are_fast(tmp_path):
+    started = time.perf_counter()
+    paths = write_tasks(ALL_TASKS, tmp_path, n_train=1000, n_test=1000, seed=0)
+    elapsed = time.perf_counter() - started
+    assert len(paths) == 40
+    assert elapsed < 30, f"generating all 20 tasks took {elapsed:.1f} s (about 5 s expected)"
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(MemnetError, match="unknown task"):
+        generate_task(21, 10, seed=0)
+    with pytest.raises(MemnetError, match="positive integer"):
+        generate_task(1, 0, seed=0)
+
+
+# --- Fidelity to the real data ---------------------------------------------------------------------
+
+# Measured with seed 0: every task's 1000-question file uses 100% of the real en vocabulary and no
+# other word (benchmarks/results/generator-fidelity.md). 95% leaves room for other seeds.
+MIN_VOCABULARY_COVERAGE = 0.95
+
+
+@needs_real_data
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_vocabulary_matches_the_real_task(task):
+    info = catalogue.get_task(task)
+    real = set()
+    for split in ("train", "test"):
+        real |= _vocabulary((REAL_EN / info.file_name(split)).read_text(encoding="utf-8").splitlines())
+    generated = _vocabulary(generate_task(task, 1000, seed=0))
+    assert generated <= real, f"words the real task never uses: {sorted(generated - real)}"
+    coverage = len(generated & real) / len(real)
+    assert coverage >= MIN_VOCABULARY_COVERAGE, f"unused real words: {sorted(real - generated)}"
+
+
+@needs_real_data
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_answers_come_from_the_same_set_as_the_real_task(task):
+    info = catalogue.get_task(task)
+    real = {e.answer for e in parse_babi(REAL_EN / info.file_name("train"))}
+    generated = {e.answer for e in parse_babi(generate_task(task, 1000, seed=0))}
+    # Task 8 lists several objects in any order; all other answers must be real answers.
+    assert generated <= real or task == 8, sorted(generated - real)
+    assert len(generated & real) >= 0.8 * len(real)
