@@ -81,11 +81,47 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--top", type=_positive_int, default=5, help="how many answers to list")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
 
+    generate = commands.add_parser("generate", help="write bAbI-style tasks from memnet's own generator")
+    generate.add_argument("--task", default="all", help="a task number, a comma-separated list, or 'all'")
+    generate.add_argument("--train", type=_positive_int, default=1000, help="questions per training file")
+    generate.add_argument("--test", type=_positive_int, default=1000, help="questions per test file")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", required=True, help="folder to write qaN_<name>_{train,test}.txt into")
+
+    bench = commands.add_parser("bench", help="benchmarks: the paper's protocols, training speed")
+    bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
+    protocol = bench_commands.add_parser("protocol", help="train and test on a protocol; write benchmarks/results/<model>-<protocol>.*")
+    protocol.add_argument("protocol", choices=["1k-per-task", "1k-joint", "10k-per-task"])
+    protocol.add_argument("--data-root", default=_default_babi_root(), help="bAbI root holding en/ and en-10k/")
+    protocol.add_argument("--model", default="memn2n", choices=sorted(MODELS))
+    protocol.add_argument("--runs", type=_positive_int, default=10, help="runs per task, best by training error (paper: 10)")
+    protocol.add_argument("--epochs", type=_positive_int, help="epochs after linear start (default: the paper's)")
+    protocol.add_argument("--tasks", default="all", help="task numbers (default all)")
+    protocol.add_argument("--seed", type=int, default=0)
+    protocol.add_argument("--out", default="benchmarks/results")
+    speed = bench_commands.add_parser("speed", help="memnet's training throughput against plain Keras, in one run")
+    speed.add_argument("--data-dir", help="bAbI folder (default: as for train)")
+    speed.add_argument("--task", type=_positive_int, default=1)
+    speed.add_argument("--runs", type=_positive_int, default=10)
+    speed.add_argument("--epochs", type=_positive_int, default=20)
+    speed.add_argument("--baseline-epochs", type=_positive_int, default=3)
+    speed.add_argument("--json", action="store_true", help="print one JSON object")
+    speed.add_argument("--out", help="also write the JSON to this file")
+    report = bench_commands.add_parser("report", help="rewrite the markdown tables and the README's results table")
+    report.add_argument("--results", default="benchmarks/results")
+    report.add_argument("--readme", default="README.md")
+
     download = commands.add_parser("download", help="download and verify the official bAbI archive")
     download.add_argument("--url", help="where to fetch tasks_1-20_v1-2.tar.gz (file:// works)")
     download.add_argument("--sha256", help="expected SHA-256 of the archive")
     download.add_argument("--cache-dir", help="base folder (default: $KERAS_HOME or ~/.keras)")
     return parser
+
+
+def _default_babi_root() -> str | None:
+    # the project's own checkout keeps the real data beside it, in ../shared
+    candidate = Path.cwd().parent / "shared" / "babi" / "tasks_1-20_v1-2"
+    return str(candidate) if candidate.is_dir() else None
 
 
 def cmd_train(args) -> int:
@@ -183,7 +219,68 @@ def cmd_download(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "ask": cmd_ask, "download": cmd_download}
+def cmd_generate(args) -> int:
+    from memnet import catalogue
+    from memnet.generate import write_tasks
+
+    paths = write_tasks(catalogue.parse_task_selection(args.task), args.out, args.train, args.test, args.seed)
+    print(f"wrote {len(paths)} files to {args.out}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from memnet import benchmark
+
+    if args.bench_command == "protocol":
+        if not args.data_root:
+            raise MemnetError("--data-root: give the bAbI root folder (the one holding en/ and en-10k/)")
+        from memnet import catalogue
+
+        def report(row):
+            print(f"task {row['task']}: train {row['train_error']:.1f}% valid {row['valid_error']:.1f}% "
+                  f"test {row['test_error']:.1f}% ({row['seconds']:.0f} s)", flush=True)
+
+        csv_path = benchmark.run_protocol(
+            args.protocol, args.data_root, model=args.model, runs=args.runs, epochs=args.epochs,
+            tasks=catalogue.parse_task_selection(args.tasks), seed=args.seed, out_dir=args.out,
+            command="memnet " + " ".join(sys.argv[1:]), on_task_end=report,
+        )
+        print(Path(csv_path).with_suffix(".md").read_text(encoding="utf-8"))
+    elif args.bench_command == "speed":
+        from memnet import data
+
+        result = benchmark.measure_speed(
+            data.find_data_dir(args.data_dir), task=args.task, runs=args.runs, epochs=args.epochs,
+            baseline_epochs=args.baseline_epochs,
+        )
+        result["command"] = "memnet " + " ".join(sys.argv[1:])
+        if args.out:
+            from memnet.io import write_json_atomic
+
+            write_json_atomic(args.out, result)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"memnet {result['memnet_examples_per_s']:.0f} examples/s, plain Keras "
+                  f"{result['baseline_examples_per_s']:.0f} examples/s: {result['ratio']:.1f}x")
+    else:
+        for md_source in sorted(Path(args.results).glob("*.json")):
+            info = json.loads(md_source.read_text(encoding="utf-8"))
+            if "protocol" in info:
+                benchmark.write_report(args.results, info["model"], info["protocol"])
+        benchmark.update_readme(args.readme, args.results)
+        print(f"updated {args.readme} and the tables in {args.results}")
+    return 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "ask": cmd_ask,
+    "generate": cmd_generate,
+    "bench": cmd_bench,
+    "download": cmd_download,
+}
 
 
 def main(argv=None) -> int:

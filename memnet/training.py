@@ -245,8 +245,14 @@ def train_runs(
     return history
 
 
-def predict_logits(model: keras.Model, data: EncodedExamples, batch_size: int = 512) -> np.ndarray:
-    return np.asarray(model.predict(data.inputs, batch_size=batch_size, verbose=0))
+def predict_logits(model: keras.Model, data: EncodedExamples, batch_size: int = 1024) -> np.ndarray:
+    """Logits in inference mode, batch by batch (a direct call: no per-model ``predict`` function to trace)."""
+    inputs = data.inputs
+    batches = [
+        np.asarray(model({key: value[i : i + batch_size] for key, value in inputs.items()}, training=False))
+        for i in range(0, len(data), batch_size)
+    ]
+    return np.concatenate(batches) if batches else np.zeros((0,))
 
 
 def error_rate(model: keras.Model, data: EncodedExamples) -> float:

@@ -68,7 +68,7 @@ class MemoryHop(keras.layers.Layer):
     def compute_mask(self, query, keys, values=None, memory_mask=None, linear=None):
         return None
 
-    def compute_output_shape(self, query_shape, keys_shape=None, values_shape=None, memory_mask_shape=None, linear=None):
+    def compute_output_shape(self, query_shape, keys_shape=None, values_shape=None, memory_mask_shape=None, linear_shape=None):
         return query_shape, tuple(keys_shape[:2])
 
 

@@ -1,0 +1,304 @@
+"""Benchmarks: the paper's bAbI protocols, their result tables, and training speed against plain Keras.
+
+Every figure in the README comes from these functions, run by ``memnet bench ...``:
+
+* :func:`run_protocol` trains and tests a model on one protocol and writes
+  ``<model>-<protocol>.csv`` (one row per task) and ``<model>-<protocol>.json`` (how it was made);
+* :func:`write_report` turns them into ``<model>-<protocol>.md`` beside the paper's figures;
+* :func:`readme_results` is the summary table that ``memnet bench report`` puts in the README;
+* :func:`measure_speed` times memnet's training against :mod:`memnet.baseline` in one run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from memnet import catalogue
+from memnet.errors import DataNotFoundError, MemnetError
+from memnet.io import atomic_path, write_json_atomic, write_text_atomic
+
+FAILED_ABOVE = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    name: str
+    subset: str  # folder under the bAbI root
+    joint: bool
+
+
+PROTOCOLS = {
+    "1k-per-task": Protocol("1k-per-task", "en", joint=False),
+    "1k-joint": Protocol("1k-joint", "en", joint=True),
+    "10k-per-task": Protocol("10k-per-task", "en-10k", joint=False),
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise MemnetError(f"unknown protocol {name!r}: choose one of {', '.join(PROTOCOLS)}") from None
+
+
+def paper_results() -> dict:
+    text = resources.files("memnet").joinpath("paper_results.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def run_protocol(
+    protocol: str,
+    data_root,
+    *,
+    model: str = "memn2n",
+    runs: int = 10,
+    epochs: int | None = None,
+    tasks: Sequence[int] | None = None,
+    seed: int = 0,
+    out_dir="benchmarks/results",
+    command: str = "",
+    on_task_end: Callable[[dict], None] | None = None,
+) -> Path:
+    """Train and test ``model`` on a protocol; write its CSV (after every task) and JSON; return the CSV path.
+
+    Per-task protocols train each task on its own (best of ``runs`` by training error); the joint
+    protocol trains one model on all tasks. A task whose files are missing gets a row with empty
+    errors and a note, so the table says what could not be run.
+    """
+    import pandas as pd
+
+    from memnet.experiment import build_model, default_settings, evaluate_splits, prepare_data
+    from memnet.provenance import git_commit, machine
+    from memnet.training import train_best_of
+
+    spec = get_protocol(protocol)
+    data_dir = Path(data_root) / spec.subset
+    if not data_dir.is_dir():
+        raise DataNotFoundError(f"{data_dir}: no such folder (pass the bAbI root holding {spec.subset}/)")
+    tasks = list(tasks or sorted(catalogue.tasks()))
+    groups = [tasks] if spec.joint else [[task] for task in tasks]
+    out_dir = Path(out_dir)
+    stem = f"{model}-{protocol}"
+    rows: list[dict] = []
+    start = time.perf_counter()
+    for group in groups:
+        group_start = time.perf_counter()
+        try:
+            data = prepare_data(data_dir, group, seed=seed)
+        except DataNotFoundError as error:
+            for task in group:
+                rows.append({"task": task, "note": f"not run: {error}"})
+            _write_rows(rows, out_dir / f"{stem}.csv")
+            continue
+        settings, config = default_settings(group)
+        if epochs is not None:
+            config.epochs = epochs
+        config.validation_freq = 0  # validation error is measured once, at the end
+        best, all_runs = train_best_of(
+            lambda run_seed: build_model(model, len(data.vocab), data.memory_size, settings, run_seed),
+            data.train,
+            data.valid,
+            config,
+            runs=runs,
+            seed=seed,
+        )
+        seconds = time.perf_counter() - group_start
+        for task, errors in evaluate_splits(best.model, data).items():
+            row = {"task": task, **errors, "best_run_seed": best.seed, "seconds": round(seconds / len(group), 1), "note": ""}
+            rows.append(row)
+            if on_task_end is not None:
+                on_task_end(row)
+        _write_rows(rows, out_dir / f"{stem}.csv")
+    write_json_atomic(
+        out_dir / f"{stem}.json",
+        {
+            "model": model,
+            "protocol": protocol,
+            "data_dir": str(data_dir),
+            "runs": runs,
+            "epochs": config.epochs if groups else None,
+            "linear_start_epochs": config.linear_start_epochs if groups else None,
+            "seed": seed,
+            "command": command,
+            "git_commit": git_commit(),
+            "wall_seconds": round(time.perf_counter() - start, 1),
+            "machine": machine(),
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        },
+    )
+    write_report(out_dir, model, protocol)
+    return out_dir / f"{stem}.csv"
+
+
+def _write_rows(rows, path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(rows).sort_values("task")
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def summarize(frame) -> dict:
+    """Mean test error and failed tasks over the tasks that were run."""
+    tested = frame.dropna(subset=["test_error"])
+    return {
+        "mean": float(tested["test_error"].mean()) if len(tested) else math.nan,
+        "failed": int((tested["test_error"] > FAILED_ABOVE).sum()),
+        "tasks": int(len(tested)),
+    }
+
+
+def write_report(out_dir, model: str, protocol: str) -> Path:
+    """``<model>-<protocol>.md``: our per-task errors beside the paper's, with provenance."""
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    stem = f"{model}-{protocol}"
+    frame = pd.read_csv(out_dir / f"{stem}.csv")
+    info = json.loads((out_dir / f"{stem}.json").read_text(encoding="utf-8"))
+    paper = paper_results().get(protocol, {})
+    paper_per_task = paper.get("per_task")
+    lines = [
+        f"# {model} on bAbI, {protocol}",
+        "",
+        f"Test error (%) per task. Paper: {paper.get('system', 'n/a')}. Failed = test error > {FAILED_ABOVE:g}%.",
+        "",
+        "| task | name | train | valid | test | paper test | note |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in frame.to_dict("records"):
+        task = int(row["task"])
+        paper_value = f"{paper_per_task[task - 1]:.1f}" if paper_per_task else ""
+        note = row.get("note") if isinstance(row.get("note"), str) else ""
+        lines.append(
+            f"| {task} | {catalogue.get_task(task).name} | {_fmt(row.get('train_error'))} | {_fmt(row.get('valid_error'))} "
+            f"| {_fmt(row.get('test_error'))} | {paper_value} | {note} |"
+        )
+    ours = summarize(frame)
+    lines += [
+        "",
+        f"**memnet: mean {ours['mean']:.1f}% over {ours['tasks']} tasks, {ours['failed']} failed.** "
+        f"Paper: mean {paper.get('mean', math.nan)}%, {paper.get('failed', 'n/a')} failed (20 tasks).",
+        "",
+        f"- command: `{info.get('command')}`",
+        f"- git commit: `{info.get('git_commit')}`",
+        f"- runs per task: {info.get('runs')} (best by training error); epochs: {info.get('linear_start_epochs')} "
+        f"linear start + {info.get('epochs')}",
+        f"- wall time: {info.get('wall_seconds')} s ({_minutes(info.get('wall_seconds'))}), finished {info.get('finished')}",
+        f"- machine: {_machine_text(info.get('machine', {}))}",
+        "",
+    ]
+    path = out_dir / f"{stem}.md"
+    write_text_atomic(path, "\n".join(lines))
+    return path
+
+
+def _fmt(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.1f}"
+
+
+def _minutes(seconds) -> str:
+    return f"{seconds / 60:.1f} min" if seconds else "n/a"
+
+
+def _machine_text(machine: dict) -> str:
+    gpus = ", ".join(machine.get("gpus") or []) or "no GPU"
+    return f"{machine.get('cores')} cores, {machine.get('cpu')}, {gpus}, TensorFlow {machine.get('tensorflow')}"
+
+
+def readme_results(results_dir) -> str:
+    """The README's summary table, one line per committed ``<model>-<protocol>`` result."""
+    import pandas as pd
+
+    results_dir = Path(results_dir)
+    paper = paper_results()
+    lines = [
+        "| model | protocol | tasks run | memnet mean test error % | failed (> 5%) | paper mean / failed | runs x epochs | wall time | details |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for info_path in sorted(results_dir.glob("*.json")):
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        if "protocol" not in info:
+            continue
+        frame = pd.read_csv(info_path.with_suffix(".csv"))
+        ours = summarize(frame)
+        reference = paper.get(info["protocol"], {})
+        lines.append(
+            f"| {info['model']} | {info['protocol']} | {ours['tasks']} | {ours['mean']:.1f} | {ours['failed']} "
+            f"| {reference.get('mean', '')} / {reference.get('failed', '')} | {info['runs']} x ({info.get('linear_start_epochs')}+{info['epochs']}) "
+            f"| {_minutes(info.get('wall_seconds'))} | [{info_path.with_suffix('.md').name}](benchmarks/results/{info_path.with_suffix('.md').name}) |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(readme, results_dir, start="<!-- results:start -->", end="<!-- results:end -->") -> None:
+    """Replace the README's text between the two markers with :func:`readme_results`."""
+    readme = Path(readme)
+    text = readme.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise MemnetError(f"{readme}: missing the markers {start} and {end}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    write_text_atomic(readme, f"{head}{start}\n{readme_results(results_dir)}\n{end}{tail}")
+
+
+def measure_speed(data_dir, *, task: int = 1, runs: int = 10, epochs: int = 20, baseline_epochs: int = 3, seed: int = 0) -> dict:
+    """Examples per second of memnet's training and of a plain Keras MemN2N, measured in one process.
+
+    memnet trains ``runs`` runs of the paper's MemN2N (d=20, 3 hops, memory 50, batch 32) for
+    ``epochs`` epochs as the benchmark protocols do (runs side by side, XLA); its time includes
+    data preparation and compilation. The baseline (:mod:`memnet.baseline`) trains one model with
+    ``model.fit`` on NumPy arrays, default settings, memory padded to 50; its rate is measured
+    after one warm-up epoch, which favours the baseline.
+    """
+    import keras
+
+    from memnet.baseline import compile_plain, plain_memn2n
+    from memnet.data import vectorize
+    from memnet.experiment import build_model, prepare_data
+    from memnet.provenance import machine
+    from memnet.training import TrainingConfig, train_best_of
+
+    data = prepare_data(data_dir, [task], seed=seed)
+    config = TrainingConfig(epochs=epochs, linear_start_epochs=0, validation_freq=0)
+    settings = {"embedding_dim": 20, "hops": 3}
+    steps = len(data.train) // config.batch_size
+    start = time.perf_counter()
+    train_best_of(
+        lambda run_seed: build_model("memn2n", len(data.vocab), 50, settings, run_seed),
+        data.train, None, config, runs=runs, seed=seed,
+    )
+    memnet_seconds = time.perf_counter() - start
+    memnet_rate = runs * epochs * steps * config.batch_size / memnet_seconds
+
+    # the baseline sees the memory padded to 50 slots, as plain implementations do
+    from memnet.data import load_tasks
+
+    splits = load_tasks(data_dir, [task], seed=seed)
+    padded = vectorize(splits.train, data.vocab, memory_size=50, sentence_size=data.sentence_size, memory_slots=50)
+    keras.utils.set_random_seed(seed)
+    plain = plain_memn2n(len(data.vocab), 50, data.sentence_size)
+    compile_plain(plain)
+    plain.fit(padded.inputs, padded.answer, batch_size=32, epochs=1, verbose=0)
+    start = time.perf_counter()
+    plain.fit(padded.inputs, padded.answer, batch_size=32, epochs=baseline_epochs, verbose=0)
+    baseline_seconds = time.perf_counter() - start
+    baseline_rate = baseline_epochs * len(padded) / baseline_seconds
+    return {
+        "memnet_examples_per_s": round(memnet_rate, 1),
+        "baseline_examples_per_s": round(baseline_rate, 1),
+        "ratio": round(memnet_rate / baseline_rate, 2),
+        "task": task,
+        "memnet": {"runs": runs, "epochs": epochs, "seconds": round(memnet_seconds, 2), "includes": "data preparation, XLA compilation"},
+        "baseline": {"runs": 1, "epochs": baseline_epochs, "seconds": round(baseline_seconds, 2), "after_warmup_epochs": 1},
+        "machine": machine(),
+    }
