@@ -125,11 +125,11 @@ def _default_babi_root() -> str | None:
 
 
 def cmd_train(args) -> int:
-    from memnet import catalogue, data
+    from memnet import catalogue
     from memnet.experiment import train_experiment
 
     tasks = catalogue.parse_task_selection(args.task)
-    data_dir = data.find_data_dir(args.data_dir)
+    data_dir = _data_dir(args.data_dir)
     model_settings = {
         key: value
         for key, value in (("embedding_dim", args.embedding_dim), ("hops", args.hops), ("encoding", args.encoding))
@@ -162,6 +162,16 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _data_dir(data_dir):
+    """The bAbI folder to use; without any, memnet's generated tasks, said in one line."""
+    from memnet.data.sources import resolve_data_dir
+
+    folder, note = resolve_data_dir(data_dir)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return folder
+
+
 def _metrics_table(metrics) -> str:
     import pandas as pd
 
@@ -171,10 +181,9 @@ def _metrics_table(metrics) -> str:
 
 
 def cmd_evaluate(args) -> int:
-    from memnet import data
     from memnet.experiment import evaluate_run, write_csv_atomic
 
-    frame = evaluate_run(args.run_dir, data.find_data_dir(args.data_dir))
+    frame = evaluate_run(args.run_dir, _data_dir(args.data_dir))
     csv_path = Path(args.csv) if args.csv else Path(args.run_dir) / "evaluation.csv"
     write_csv_atomic(frame, csv_path)
     print(frame.to_string(float_format=lambda v: f"{v:.2f}"))
@@ -247,10 +256,8 @@ def cmd_bench(args) -> int:
         )
         print(Path(csv_path).with_suffix(".md").read_text(encoding="utf-8"))
     elif args.bench_command == "speed":
-        from memnet import data
-
         result = benchmark.measure_speed(
-            data.find_data_dir(args.data_dir), task=args.task, runs=args.runs, epochs=args.epochs,
+            _data_dir(args.data_dir), task=args.task, runs=args.runs, epochs=args.epochs,
             baseline_epochs=args.baseline_epochs,
         )
         result["command"] = "memnet " + " ".join(sys.argv[1:])

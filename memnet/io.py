@@ -21,6 +21,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; results are meant to be shared
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -29,7 +30,7 @@ def atomic_path(path):
 
 def write_text_atomic(path, text: str) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", newline="\n")
 
 
 def write_json_atomic(path, data) -> None:

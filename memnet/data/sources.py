@@ -60,6 +60,32 @@ def find_data_dir(data_dir=None, *, subset: str = "en", cache_dir=None) -> Path:
     )
 
 
+def generated_data_dir(cache_dir=None, seed: int = 0, n_train: int = 1000, n_test: int = 1000) -> Path:
+    """memnet's generated tasks (all 20, 1k train / 1k test), written once into the cache and reused."""
+    from memnet import catalogue
+    from memnet.generate import write_tasks
+
+    folder = download_root(cache_dir).parents[1] / f"memnet-generated-seed{seed}-{n_train}-{n_test}"
+    expected = [info.file_name(split) for info in catalogue.tasks().values() for split in ("train", "test")]
+    if not all((folder / name).is_file() for name in expected):
+        write_tasks(sorted(catalogue.tasks()), folder, n_train, n_test, seed)
+    return folder
+
+
+def resolve_data_dir(data_dir=None, *, cache_dir=None) -> tuple[Path, str | None]:
+    """Like :func:`find_data_dir`, but falls back to memnet's generated tasks (the offline default).
+
+    Returns ``(folder, note)``; ``note`` is one line to show the user when generated data is used.
+    """
+    try:
+        return find_data_dir(data_dir, cache_dir=cache_dir), None
+    except DataNotFoundError as error:
+        if data_dir or os.environ.get(ENV_VAR):
+            raise  # the user named a folder: don't silently train on something else
+        folder = generated_data_dir(cache_dir)
+        return folder, f"{error}; using memnet's generated bAbI-style tasks in {folder}"
+
+
 def _manifest() -> dict[str, str]:
     text = resources.files("memnet.data").joinpath("babi_manifest.json").read_text(encoding="utf-8")
     return json.loads(text)["sha256"]

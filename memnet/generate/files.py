@@ -8,13 +8,12 @@ adding a task or changing one split's size never changes another file.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import tempfile
 from pathlib import Path
 
 from memnet import catalogue
 from memnet.errors import MemnetError
+from memnet.io import write_text_atomic
 from memnet.generate import events as ev
 from memnet.generate.checker import check_story
 from memnet.generate.lexicon import SentenceWriter
@@ -138,18 +137,7 @@ def write_tasks(tasks: list[int], out_dir, n_train: int, n_test: int, seed: int)
         info = catalogue.get_task(task)
         for split, size in (("train", n_train), ("test", n_test)):
             lines = generate_task(info.number, size, derive_seed(seed, split))
-            written.append(_write_atomically(out_dir / info.file_name(split), "\n".join(lines) + "\n"))
+            path = out_dir / info.file_name(split)
+            write_text_atomic(path, "\n".join(lines) + "\n")
+            written.append(path)
     return written
-
-
-def _write_atomically(path: Path, text: str) -> Path:
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="\n", dir=path.parent,
-                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return path
