@@ -32,14 +32,17 @@ FAILED_ABOVE = 5.0
 @dataclasses.dataclass(frozen=True)
 class Protocol:
     name: str
-    subset: str  # folder under the bAbI root
+    subset: str  # folder under the bAbI root: the test set, and the training set unless `generated`
     joint: bool
+    generated: bool = False  # train on memnet's generated tasks (1k, seed 0), test on the real ones
+    compare_with: str | None = None  # protocol whose test errors are shown beside ours
 
 
 PROTOCOLS = {
     "1k-per-task": Protocol("1k-per-task", "en", joint=False),
     "1k-joint": Protocol("1k-joint", "en", joint=True),
     "10k-per-task": Protocol("10k-per-task", "en-10k", joint=False),
+    "generated-1k-per-task": Protocol("generated-1k-per-task", "en", joint=False, generated=True, compare_with="1k-per-task"),
 }
 
 
@@ -84,6 +87,9 @@ def run_protocol(
     data_dir = Path(data_root) / spec.subset
     if not data_dir.is_dir():
         raise DataNotFoundError(f"{data_dir}: no such folder (pass the bAbI root holding {spec.subset}/)")
+    from memnet.data.sources import generated_data_dir
+
+    train_dir = generated_data_dir() if spec.generated else data_dir
     tasks = list(tasks or sorted(catalogue.tasks()))
     groups = [tasks] if spec.joint else [[task] for task in tasks]
     out_dir = Path(out_dir)
@@ -93,7 +99,7 @@ def run_protocol(
     for group in groups:
         group_start = time.perf_counter()
         try:
-            data = prepare_data(data_dir, group, seed=seed)
+            data = prepare_data(train_dir, group, seed=seed, test_dir=data_dir)
         except DataNotFoundError as error:
             for task in group:
                 rows.append({"task": task, "note": f"not run: {error}"})
@@ -124,6 +130,7 @@ def run_protocol(
             "model": model,
             "protocol": protocol,
             "data_dir": str(data_dir),
+            "train_dir": str(train_dir),
             "runs": runs,
             "epochs": config.epochs if groups else None,
             "linear_start_epochs": config.linear_start_epochs if groups else None,
@@ -165,23 +172,32 @@ def write_report(out_dir, model: str, protocol: str) -> Path:
     stem = f"{model}-{protocol}"
     frame = pd.read_csv(out_dir / f"{stem}.csv")
     info = json.loads((out_dir / f"{stem}.json").read_text(encoding="utf-8"))
-    paper = paper_results().get(protocol, {})
+    spec = get_protocol(protocol)
+    paper = paper_results().get(spec.compare_with or protocol, {})
     paper_per_task = paper.get("per_task")
+    compared = {}
+    compare_path = out_dir / f"{model}-{spec.compare_with}.csv"
+    if spec.compare_with and compare_path.exists():
+        compared = {int(r["task"]): r.get("test_error") for r in pd.read_csv(compare_path).to_dict("records")}
+    other = f"test, trained on {spec.compare_with}" if spec.compare_with else ""
     lines = [
         f"# {model} on bAbI, {protocol}",
         "",
-        f"Test error (%) per task. Paper: {paper.get('system', 'n/a')}. Failed = test error > {FAILED_ABOVE:g}%.",
+        f"Error (%) per task. Paper: {paper.get('system', 'n/a')}. Failed = test error > {FAILED_ABOVE:g}%.",
+        *(["Trained on memnet's generated tasks (1k, seed 0), tested on the real test set; "
+           f"beside it the same model trained on the real training set ({compare_path.name})."] if spec.generated else []),
         "",
-        "| task | name | train | valid | test | paper test | note |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| task | name | train | valid | test | {other + ' | ' if other else ''}paper test | note |",
+        f"| --- | --- | --- | --- | --- | {'--- | ' if other else ''}--- | --- |",
     ]
     for row in frame.to_dict("records"):
         task = int(row["task"])
         paper_value = f"{paper_per_task[task - 1]:.1f}" if paper_per_task else ""
         note = row.get("note") if isinstance(row.get("note"), str) else ""
+        other_value = f"{_fmt(compared.get(task))} | " if other else ""
         lines.append(
             f"| {task} | {catalogue.get_task(task).name} | {_fmt(row.get('train_error'))} | {_fmt(row.get('valid_error'))} "
-            f"| {_fmt(row.get('test_error'))} | {paper_value} | {note} |"
+            f"| {_fmt(row.get('test_error'))} | {other_value}{paper_value} | {note} |"
         )
     ours = summarize(frame)
     lines += [

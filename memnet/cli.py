@@ -23,7 +23,7 @@ def _quiet_tensorflow() -> None:
     Those lines are written before TensorFlow reads any logging setting, so the only way to keep
     them out is to point file descriptor 2 elsewhere during the import. Import errors still raise.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # also hides "no CUDA driver" on CPU machines
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-linear-start", action="store_true", help="skip the linear-start phase")
     train.add_argument("--out", required=True, help="run folder to write")
     train.add_argument("--overwrite", action="store_true", help="replace --out if it already holds a run")
+    train.add_argument("--resume", action="store_true", help="continue an interrupted training of --out from its last complete epoch")
     train.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch metrics")
 
     evaluate = commands.add_parser("evaluate", help="per-task error of a trained run")
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="benchmarks: the paper's protocols, training speed")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
     protocol = bench_commands.add_parser("protocol", help="train and test on a protocol; write benchmarks/results/<model>-<protocol>.*")
-    protocol.add_argument("protocol", choices=["1k-per-task", "1k-joint", "10k-per-task"])
+    protocol.add_argument("protocol", choices=["1k-per-task", "1k-joint", "10k-per-task", "generated-1k-per-task"])
     protocol.add_argument("--data-root", default=_default_babi_root(), help="bAbI root holding en/ and en-10k/")
     protocol.add_argument("--model", default="memn2n", choices=sorted(MODELS))
     protocol.add_argument("--runs", type=_positive_int, default=10, help="runs per task, best by training error (paper: 10)")
@@ -153,6 +154,7 @@ def cmd_train(args) -> int:
         model_settings=model_settings,
         training_overrides=overrides,
         overwrite=args.overwrite,
+        resume=args.resume,
         verbose=0 if args.quiet else 1,
         on_run_end=report,
     )

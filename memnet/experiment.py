@@ -30,7 +30,7 @@ from memnet.errors import MemnetError, RunDirError
 from memnet.io import atomic_path, write_json_atomic
 from memnet.models import MODELS
 from memnet.provenance import git_commit
-from memnet.training import RunResult, TrainingConfig, per_task_errors, train_best_of
+from memnet.training import RunResult, TrainingConfig, model_training_config, per_task_errors, train_best_of
 
 FAILED_ABOVE = 5.0  # percent test error: the paper's "failed task"
 RUN_FILES = ("model.keras", "vocab.json", "config.json", "metrics.json")
@@ -63,9 +63,14 @@ def encode_splits(splits, vocab: Vocabulary, memory_size: int = 50) -> PreparedD
     )
 
 
-def prepare_data(data_dir, tasks: Sequence[int], *, memory_size: int = 50, seed: int = 0) -> PreparedData:
-    """Load ``tasks`` from ``data_dir`` and vectorize them with one vocabulary (train + valid words)."""
+def prepare_data(data_dir, tasks: Sequence[int], *, memory_size: int = 50, seed: int = 0, test_dir=None) -> PreparedData:
+    """Load ``tasks`` from ``data_dir`` and vectorize them with one vocabulary (train + valid words).
+
+    ``test_dir``, if given, supplies the test split instead (e.g. train on generated tasks, test on real ones).
+    """
     splits = load_tasks(data_dir, tasks, seed=seed)
+    if test_dir is not None:
+        splits.test = load_tasks(test_dir, tasks, seed=seed).test
     return encode_splits(splits, Vocabulary.from_examples(splits.train + splits.valid), memory_size)
 
 
@@ -116,16 +121,29 @@ def train_experiment(
     model_settings: dict | None = None,
     training_overrides: dict | None = None,
     overwrite: bool = False,
+    resume: bool = False,
     verbose: int | str = 0,
     on_run_end: Callable[[int, RunResult], None] | None = None,
     callbacks=(),
 ) -> dict:
-    """Train on ``tasks`` (jointly if several), keep the best of ``runs``, write the run folder; return its metrics."""
+    """Train on ``tasks`` (jointly if several), keep the best of ``runs``, write the run folder; return its metrics.
+
+    Training is checkpointed after every epoch in ``.<out>.checkpoint`` beside ``out_dir``; if the
+    process dies, the same call with ``resume=True`` continues from the last complete epoch and
+    ends with the same result as an uninterrupted run. The checkpoint is removed on success.
+    """
     out_dir = Path(out_dir)
     if runs < 1:
         raise MemnetError(f"--runs must be at least 1, got {runs}")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise MemnetError(f"{out_dir} already exists and is not empty (choose another --out, or --overwrite)")
+    checkpoint = checkpoint_dir(out_dir)
+    request = {
+        "tasks": list(tasks), "data_dir": str(Path(data_dir).resolve()), "model": model, "runs": runs, "seed": seed,
+        "memory_size": memory_size, "epochs": epochs, "model_settings": model_settings or {},
+        "training_overrides": training_overrides or {},
+    }
+    _prepare_checkpoint(checkpoint, request, resume)
     start = time.perf_counter()
     data = prepare_data(data_dir, tasks, memory_size=memory_size, seed=seed)
     settings, config = default_settings(tasks)
@@ -143,6 +161,7 @@ def train_experiment(
         runs=runs,
         seed=seed,
         callbacks=callbacks,
+        backup_dir=checkpoint,
         on_run_end=on_run_end,
         verbose=verbose,
     )
@@ -166,7 +185,7 @@ def train_experiment(
         "memnet_version": _version(),
         "model": model,
         "model_config": best.model.get_config(),
-        "training": dataclasses.asdict(config),
+        "training": dataclasses.asdict(model_training_config(best.model, config)),
         "tasks": list(tasks),
         "seed": seed,
         "memory_size": memory_size,
@@ -177,7 +196,34 @@ def train_experiment(
         "history": best.history,  # per epoch; summed/averaged over the runs trained with the best one
     }
     write_run_dir(out_dir, best.model, data.vocab, run_config, metrics, histories)
+    shutil.rmtree(checkpoint, ignore_errors=True)
     return metrics
+
+
+def checkpoint_dir(out_dir) -> Path:
+    """Where the training of ``out_dir`` keeps its per-epoch checkpoint."""
+    out_dir = Path(out_dir)
+    return out_dir.with_name(f".{out_dir.name}.checkpoint")
+
+
+def _prepare_checkpoint(checkpoint: Path, request: dict, resume: bool) -> None:
+    """Refuse to clobber or to mix up an interrupted training; record what this one is."""
+    record = checkpoint / "request.json"
+    if checkpoint.exists():
+        if not resume:
+            raise MemnetError(
+                f"an interrupted training left a checkpoint in {checkpoint}: add --resume to continue it, or delete it"
+            )
+        try:
+            previous = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+        if previous != request:
+            raise MemnetError(
+                f"{checkpoint} belongs to a training with other settings ({previous}); delete it to start afresh"
+            )
+        return
+    write_json_atomic(record, request)
 
 
 def evaluate_splits(model: keras.Model, data: PreparedData) -> dict[int, dict[str, float]]:

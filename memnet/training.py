@@ -15,6 +15,7 @@ The protocol (``../shared/REFERENCE.md``, checked against the authors' Matlab co
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Callable, Sequence
 
 import keras
@@ -37,6 +38,7 @@ class TrainingConfig:
         jit_compile: compile the train step with XLA.
         steps_per_execution: train steps per call into the compiled function.
         validation_freq: evaluate the validation set every this many epochs (0: never during training).
+        optimizer: ``"sgd"`` (the paper's) or ``"adam"``; a model may choose (see :func:`model_training_config`).
     """
 
     epochs: int = 100
@@ -48,6 +50,7 @@ class TrainingConfig:
     jit_compile: bool = True
     steps_per_execution: int = 32
     validation_freq: int = 1
+    optimizer: str = "sgd"
 
     @classmethod
     def joint(cls, **overrides) -> "TrainingConfig":
@@ -93,9 +96,22 @@ class PaperSchedule(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+def model_training_config(model: keras.Model, config: TrainingConfig) -> TrainingConfig:
+    """The config adapted by the model's own ``training_config(config)`` hook, if it has one.
+
+    The per-model hook: e.g. :class:`memnet.models.ReadWriteMemory` trains with Adam. It returns a
+    new config and must leave what the user chose (epochs, batch size, ...) alone.
+    """
+    hook = getattr(model, "training_config", None)
+    return hook(config) if callable(hook) else config
+
+
 def compile_for_training(model: keras.Model, config: TrainingConfig, learning_rate, steps_per_epoch: int) -> None:
+    if config.optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
+    optimizer_class = keras.optimizers.Adam if config.optimizer == "adam" else keras.optimizers.SGD
     model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=learning_rate, clipnorm=config.clipnorm),
+        optimizer=optimizer_class(learning_rate=learning_rate, clipnorm=config.clipnorm),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum"),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=config.jit_compile,
@@ -125,6 +141,12 @@ class ParallelRuns(keras.Model):
         # A variable, not a Python flag: switching linear start off must not recompile the step.
         self.linear_start = keras.Variable(False, dtype="bool", trainable=False, name="linear_start")
 
+    def build(self, input_shape=None):
+        for member in self.members:
+            if not member.built:
+                member.build(input_shape)
+        self.built = True
+
     def call(self, inputs, training=False):
         extra = {"linear_start": self.linear_start} if self.uses_linear_start else {}
         outputs = [
@@ -149,27 +171,48 @@ class LinearStartSwitch(keras.callbacks.Callback):
         self.flag.assign(False)
 
 
-def make_run_batches(data: EncodedExamples, runs: int, batch_size: int, seeds: Sequence[int]):
+def make_run_batches(data: EncodedExamples, runs: int, batch_size: int, seeds: Sequence[int], epoch):
     """Training batches for ``runs`` parallel runs: each run reshuffles the data its own way every epoch.
 
-    Each epoch is ``floor(n / batch_size)`` batches, as in the authors' code. Yields
-    ``(inputs, answers)`` with a leading run axis.
+    Each epoch is ``floor(n / batch_size)`` batches, as in the authors' code. The order of an
+    epoch is a function of (run seed, epoch number) only, read from the variable ``epoch`` when
+    the epoch starts: a run resumed from a checkpoint sees exactly the batches it would have seen.
+    Yields ``(inputs, answers)`` with a leading run axis.
     """
     import tensorflow as tf
 
     n = len(data)
     arrays = {key: tf.constant(value) for key, value in data.inputs.items()}
     answers = tf.constant(data.answer)
-    orders = [
-        tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
-        for seed in seeds
-    ]
 
-    def gather(*indices):
-        index = tf.stack(indices, axis=0)  # [runs, batch]
+    def epoch_order(_):
+        orders = [
+            tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+            )
+            for seed in seeds
+        ]
+        steps = n // batch_size
+        index = tf.reshape(tf.stack(orders)[:, : steps * batch_size], (runs, steps, batch_size))
+        return tf.data.Dataset.from_tensor_slices(tf.transpose(index, (1, 0, 2)))  # [steps][runs, batch]
+
+    def gather(index):
         return {key: tf.gather(value, index) for key, value in arrays.items()}, tf.gather(answers, index)
 
-    return tf.data.Dataset.zip(tuple(orders)).map(gather).prefetch(tf.data.AUTOTUNE)
+    dataset = tf.data.Dataset.range(1).flat_map(epoch_order)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(n // batch_size))  # Keras knows the epoch length
+    return dataset.map(gather).prefetch(tf.data.AUTOTUNE)
+
+
+class EpochCounter(keras.callbacks.Callback):
+    """Publishes the current epoch in a variable (read by the data pipeline and the linear-start switch)."""
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.variable.assign(epoch)
 
 
 def make_replicated_batches(data: EncodedExamples, runs: int, batch_size: int = 256):
@@ -208,6 +251,7 @@ def train_runs(
     *,
     seeds: Sequence[int] | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    backup_dir=None,
     verbose: int | str = 0,
 ) -> dict[str, list[float]]:
     """Train independent models side by side (see :class:`ParallelRuns`) with the paper's protocol.
@@ -215,13 +259,22 @@ def train_runs(
     Both phases run in one ``fit`` (one compiled step): a callback switches linear start off and
     :class:`PaperSchedule` changes the learning rate. Returns the per-epoch history (metrics over
     all runs together) with a ``phase`` list naming each epoch's phase.
+
+    With ``backup_dir``, the weights, optimizer state and epoch are saved there after every epoch
+    (:class:`keras.callbacks.BackupAndRestore`); calling again with the same models, data, seeds
+    and folder continues from the last complete epoch and ends exactly where an uninterrupted
+    run would (epoch orders and noise are functions of the seeds and the epoch).
     """
-    config = config or TrainingConfig()
+    config = model_training_config(models[0], config or TrainingConfig())
     seeds = list(seeds) if seeds is not None else list(range(len(models)))
     if len(train_data) < config.batch_size:
         raise ValueError(f"need at least one batch of training data ({config.batch_size}), got {len(train_data)}")
     runs = ParallelRuns(models)
-    dataset = make_run_batches(train_data, len(models), config.batch_size, seeds)
+    runs.build()  # weights exist before fit, so that a backup can be restored into them
+    import tensorflow as tf
+
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    dataset = make_run_batches(train_data, len(models), config.batch_size, seeds, epoch)
     steps_per_epoch = len(train_data) // config.batch_size
     validation = None
     if valid_data is not None and len(valid_data) and config.validation_freq:
@@ -235,9 +288,15 @@ def train_runs(
     result = runs.fit(
         dataset,
         epochs=linear_epochs + config.epochs,
+        shuffle=False,  # the dataset shuffles itself, per run and per epoch
         validation_data=validation,
         validation_freq=config.validation_freq or 1,
-        callbacks=[LinearStartSwitch(runs.linear_start, linear_epochs), *callbacks],
+        callbacks=[
+            EpochCounter(epoch),
+            LinearStartSwitch(runs.linear_start, linear_epochs),
+            *([keras.callbacks.BackupAndRestore(str(backup_dir))] if backup_dir else []),
+            *callbacks,
+        ],
         verbose=verbose,
     )
     history = {key: [float(v) for v in values] for key, values in result.history.items()}
@@ -291,12 +350,14 @@ def train_best_of(
     seed: int = 0,
     parallel: int = 10,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    backup_dir=None,
     on_run_end: Callable[[int, RunResult], None] | None = None,
     verbose: int | str = 0,
 ) -> tuple[RunResult, list[RunResult]]:
     """Train ``runs`` models (seeds ``seed, seed+1, ...``) and keep the lowest training error, as the paper did.
 
     Up to ``parallel`` runs train side by side in one compiled step (:class:`ParallelRuns`).
+    ``backup_dir`` makes each group of runs resumable (see :func:`train_runs`).
     Returns ``(best, all_runs)``; the losing runs' models are dropped to free memory.
     """
     results: list[RunResult] = []
@@ -307,7 +368,10 @@ def train_best_of(
         for run_seed in seeds:
             keras.utils.set_random_seed(run_seed)  # each run's initialization depends on its seed only
             models.append(build_model(run_seed))
-        history = train_runs(models, train_data, valid_data, config, seeds=seeds, callbacks=callbacks, verbose=verbose)
+        history = train_runs(
+            models, train_data, valid_data, config, seeds=seeds, callbacks=callbacks, verbose=verbose,
+            backup_dir=None if backup_dir is None else Path(backup_dir) / f"runs-{seeds[0]}-{seeds[-1]}",
+        )
         for run_seed, model in zip(seeds, models):
             result = RunResult(model, history, error_rate(model, train_data), run_seed)
             if on_run_end is not None:

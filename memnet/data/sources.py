@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -123,6 +124,15 @@ def download_babi(*, url: str = BABI_URL, sha256: str | None = None, cache_dir=N
     import keras
 
     root = download_root(cache_dir)
+    base = root.parents[2]
+    # get_file silently falls back to /tmp/.keras for a folder it cannot write to (one that does not
+    # exist yet included), where find_data_dir would never look: make sure it can write here.
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MemnetError(f"cannot create the download folder {base}: {error.strerror or error}") from None
+    if not os.access(base, os.W_OK):
+        raise MemnetError(f"cannot write to the download folder {base}")
     try:
         extracted = keras.utils.get_file(
             fname="babi",
@@ -130,13 +140,18 @@ def download_babi(*, url: str = BABI_URL, sha256: str | None = None, cache_dir=N
             extract=True,
             file_hash=sha256,
             hash_algorithm="sha256",
-            cache_dir=str(root.parents[2]),
+            cache_dir=str(base),
             cache_subdir="datasets",
+            force_download=True,  # never reuse an archive left by an earlier (perhaps failed) attempt
         )
     except Exception as error:  # network errors, a bad hash, a corrupt archive: all user-facing
         raise MemnetError(f"could not download bAbI from {url}: {error}") from None
     found = Path(extracted) / ARCHIVE_ROOT
     if not found.is_dir():
         raise MemnetError(f"{url}: the archive has no {ARCHIVE_ROOT}/ folder")
-    verify_extracted(found)
+    try:
+        verify_extracted(found)
+    except MemnetError:
+        shutil.rmtree(found, ignore_errors=True)  # unverified files must not be found later
+        raise
     return found

@@ -1,13 +1,21 @@
 """Reusable, serializable memory layers. Import them into any Keras model."""
 
+from memnet.layers.content_addressing import ContentAddressing
+from memnet.layers.memory_cell import MemoryCell
 from memnet.layers.memory_hop import MemoryHop, masked_softmax
+from memnet.layers.memory_read import MemoryRead
+from memnet.layers.memory_write import MemoryWrite
 from memnet.layers.position_encoding import position_encoding
 from memnet.layers.sentence_encoder import SentenceEncoder
 from memnet.layers.temporal_encoding import MemoryAge, TemporalEncoding
 
 __all__ = [
+    "ContentAddressing",
     "MemoryAge",
+    "MemoryCell",
     "MemoryHop",
+    "MemoryRead",
+    "MemoryWrite",
     "SentenceEncoder",
     "TemporalEncoding",
     "masked_softmax",

@@ -40,6 +40,15 @@ class MemoryAge(keras.layers.Layer):
         config.update(max_age=self.max_age, noise=self.noise, seed=self.seed)
         return config
 
+    # The noise generator's state is saved with the weights, so that training resumed from a
+    # checkpoint draws the same noise as an uninterrupted run (Keras does not save it by default).
+    def save_own_variables(self, store):
+        store["seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state.value)
+
+    def load_own_variables(self, store):
+        if "seed_state" in store:
+            self.seed_generator.state.assign(store["seed_state"])
+
     def call(self, slot_mask, training=False):
         valid = ops.cast(slot_mask, "int32")
         count = ops.sum(valid, axis=-1, keepdims=True)  # n
