@@ -96,6 +96,7 @@ def run_protocol(
     stem = f"{model}-{protocol}"
     rows: list[dict] = []
     start = time.perf_counter()
+    commit = git_commit()  # the code that produces these results, recorded before it runs
     for group in groups:
         group_start = time.perf_counter()
         try:
@@ -136,7 +137,7 @@ def run_protocol(
             "linear_start_epochs": config.linear_start_epochs if groups else None,
             "seed": seed,
             "command": command,
-            "git_commit": git_commit(),
+            "git_commit": commit,
             "wall_seconds": round(time.perf_counter() - start, 1),
             "machine": machine(),
             "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
