@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--data-dir", help="bAbI folder (default: as for train)")
     speed.add_argument("--task", type=_positive_int, default=1)
     speed.add_argument("--runs", type=_positive_int, default=10)
-    speed.add_argument("--epochs", type=_positive_int, default=20)
+    speed.add_argument("--epochs", type=_positive_int, default=100, help="epochs after 20 of linear start (default: the paper's 100)")
     speed.add_argument("--baseline-epochs", type=_positive_int, default=3)
     speed.add_argument("--json", action="store_true", help="print one JSON object")
     speed.add_argument("--out", help="also write the JSON to this file")

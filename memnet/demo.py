@@ -38,6 +38,9 @@ RUNS_DIR_ENV_VAR = "MEMNET_RUNS_DIR"  # where the demo looks for runs unless the
 DEFAULT_RUNS_DIR = "runs"
 DEMO_EPOCHS = 20  # epochs after linear start for a run trained in the page (task 1: about 15 s)
 TOP_K = 5  # the answer and four alternatives
+# Training in the page skips the per-epoch validation pass (about a third of a short run's time);
+# the run's validation error is still measured once at the end and written to metrics.json.
+QUICK_TRAINING = {"validation_freq": 0}
 
 # The heat-map colour of the attention table (Streamlit's blue), as "r, g, b".
 ATTENTION_RGB = "28, 131, 225"
@@ -151,9 +154,48 @@ def task_label(task: int) -> str:
     return f"{task} · {catalogue.get_task(task).name}"
 
 
+class CompiledInference:
+    """A model's inference pass (logits and attention) as one compiled TensorFlow graph.
+
+    Called eagerly, MemN2N runs a few hundred small operations one by one from Python; in
+    Streamlit's script thread that takes a quarter to a full second on a busy CPU. Compiled once for
+    any batch, story length and sentence length (``None`` dimensions, so it is traced once), the
+    same pass takes a few milliseconds and gives the same numbers.
+
+    It stands in for the model inside a :class:`~memnet.inference.QuestionAnswerer`: it is called
+    as ``model(inputs, training=False, return_attention=True)``.
+    """
+
+    def __init__(self, model: keras.Model):
+        import tensorflow as tf
+
+        self.model = model
+        signature = {
+            "story": tf.TensorSpec([None, None, None], tf.int32),  # [batch, sentences, words]
+            "question": tf.TensorSpec([None, None], tf.int32),  # [batch, words]
+        }
+        self._forward = tf.function(self._answer_and_attention, input_signature=[signature], autograph=False)
+
+    def _answer_and_attention(self, inputs):
+        return self.model(inputs, training=False, return_attention=True)
+
+    def __call__(self, inputs, training=False, return_attention=True):
+        if training or not return_attention:
+            raise ValueError("CompiledInference only runs inference with attention")
+        return self._forward({key: np.asarray(value, dtype=np.int32) for key, value in inputs.items()})
+
+    def trace(self) -> None:
+        """Compile now (about a second), on a one-word story and question, rather than at the first question."""
+        one_word = np.ones((1, 1), np.int32)  # word id 1: the first real word of any vocabulary
+        self({"story": one_word[None], "question": one_word})
+
+
 def load_answerer(run: RunSummary | str | Path) -> QuestionAnswerer:
-    """Load a run for asking questions (the page caches the result)."""
-    return QuestionAnswerer.load(run.path if isinstance(run, RunSummary) else run)
+    """Load a run for asking questions, its inference compiled and traced (the page caches the result)."""
+    loaded = QuestionAnswerer.load(run.path if isinstance(run, RunSummary) else run)
+    compiled = CompiledInference(loaded.model)
+    compiled.trace()
+    return QuestionAnswerer(compiled, loaded.vocab, loaded.config)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -296,7 +338,7 @@ def attention_table(answer: Answer, supporting: Sequence[int] | None = None) -> 
 
 def _heat(weight: float) -> str:
     """CSS for one attention cell: the stronger the weight, the deeper the blue."""
-    text = "white" if weight > 0.55 else "inherit"
+    text = "white" if weight > 0.55 else "#31333f"  # Streamlit's text colour on light shades
     return f"background-color: rgba({ATTENTION_RGB}, {float(weight):.3f}); color: {text}"
 
 
@@ -380,6 +422,8 @@ def train_demo_run(
 ) -> TrainedRun:
     """Train one quick run on ``task`` into a new folder of ``runs_dir`` (one run, ``epochs`` after linear start).
 
+    Settings are the paper's except for :data:`QUICK_TRAINING` (no validation pass every epoch).
+
     The data is ``data_dir`` if given, else real bAbI if memnet finds it, else memnet's generated
     tasks; in that last case :attr:`TrainedRun.note` says so in one line.
     """
@@ -400,6 +444,7 @@ def train_demo_run(
         epochs=int(epochs),
         verbose=0,
         callbacks=[TrainingProgress(report)] if report is not None else [],
+        training_overrides=QUICK_TRAINING,
     )
     return TrainedRun(path=out_dir, note=note, seconds=time.perf_counter() - start, metrics=metrics)
 

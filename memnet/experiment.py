@@ -74,13 +74,16 @@ def prepare_data(data_dir, tasks: Sequence[int], *, memory_size: int = 50, seed:
     return encode_splits(splits, Vocabulary.from_examples(splits.train + splits.valid), memory_size)
 
 
-def default_settings(tasks: Sequence[int]) -> tuple[dict, TrainingConfig]:
+def default_settings(tasks: Sequence[int], model: str = "memn2n") -> tuple[dict, TrainingConfig]:
     """The paper's model and training settings for one task (d=20) or joint training (d=50).
 
-    A single task's catalogue entry may override them under ``[task.training]``.
+    A model class with a ``default_settings(tasks)`` classmethod (e.g. ``TransformerMemory``)
+    gives its own model settings instead. A single task's catalogue entry may override them
+    under ``[task.training]``.
     """
     joint = len(tasks) > 1
-    model_settings = {"embedding_dim": 50 if joint else 20, "hops": 3}
+    own_settings = getattr(MODELS.get(model), "default_settings", None)
+    model_settings = dict(own_settings(tasks)) if callable(own_settings) else {"embedding_dim": 50 if joint else 20, "hops": 3}
     config = TrainingConfig.joint() if joint else TrainingConfig()
     if not joint:
         overrides = dict(catalogue.get_task(tasks[0]).training)
@@ -143,10 +146,10 @@ def train_experiment(
         "memory_size": memory_size, "epochs": epochs, "model_settings": model_settings or {},
         "training_overrides": training_overrides or {},
     }
-    _prepare_checkpoint(checkpoint, request, resume)
     start = time.perf_counter()
     data = prepare_data(data_dir, tasks, memory_size=memory_size, seed=seed)
-    settings, config = default_settings(tasks)
+    _prepare_checkpoint(checkpoint, request, resume)  # after the data loaded: bad data leaves nothing behind
+    settings, config = default_settings(tasks, model)
     settings.update(model_settings or {})
     if epochs is not None:
         config.epochs = epochs

@@ -71,6 +71,10 @@ class QuestionAnswerer:
             )
         return cls(model, vocab, config)
 
+    def stream(self) -> "StreamingSession":
+        """A session to tell a story sentence by sentence and ask about it at any point."""
+        return StreamingSession(self)
+
     def ask(self, story, question: str, top_k: int = 5) -> Answer:
         """Answer ``question`` about ``story``.
 
@@ -117,6 +121,110 @@ class QuestionAnswerer:
                 )
             )
         return answers
+
+
+class StreamingSession:
+    """Tell a model a story one sentence at a time and ask questions at any point.
+
+    >>> session = memnet.load("runs/rw1").stream()
+    >>> session.tell("Mary went to the kitchen. John moved to the garden.")
+    2
+    >>> session.ask("Where is Mary?").answer
+    'kitchen'
+
+    With a model that writes an external memory (``readwrite``), the session keeps that memory:
+    each sentence is written once, when it is told, so telling a sentence costs the same however
+    long the story already is, and an answer equals the answer to the whole story asked at once
+    (the memory is not limited to the ``memory_size`` most recent sentences). Attention covers
+    every sentence told. Other models (``memn2n``) have no memory to keep: the session stores the
+    sentences and reads the most recent ``memory_size`` of them again at every question.
+    """
+
+    def __init__(self, answerer: QuestionAnswerer):
+        self.answerer = answerer
+        self.model = answerer.model
+        self.sentences: list[tuple[str, ...]] = []
+        self.incremental = all(callable(getattr(self.model, name, None)) for name in ("initial_memory", "write_story", "answer"))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the story."""
+        self.sentences = []
+        self._write_weights: list[np.ndarray] = []  # per sentence told, the write weight of each slot
+        self.memory = self.model.initial_memory(1) if self.incremental else None
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def tell(self, text) -> int:
+        """Add one or more sentences (text, one sentence per line or per full stop, or a list); returns how many.
+
+        Raises:
+            UnknownWordError: a word the model has never seen (then nothing is added).
+            BabiFormatError: no sentence in ``text``.
+        """
+        sentences = parse_story_text(text if isinstance(text, str) else "\n".join(text))
+        vocab = self.answerer.vocab
+        vocab.encode((w for sentence in sentences for w in sentence), strict=True)  # lists every unknown word
+        encoded = [vocab.encode(sentence, strict=True) for sentence in sentences]
+        for sentence, ids in zip(sentences, encoded):
+            if self.incremental:
+                self.memory, weights = self._write_one(ids)
+                self._write_weights.append(np.asarray(weights)[0, 0])
+            self.sentences.append(sentence)
+        return len(sentences)
+
+    def _compiled(self):
+        """The model's write and answer steps as TensorFlow functions, shared by the answerer's sessions."""
+        import tensorflow as tf
+
+        compiled = getattr(self.answerer, "_streaming_functions", None)
+        if compiled is None:
+            model = self.model
+            compiled = (
+                tf.function(lambda story, memory: model.write_story(story, memory=memory), reduce_retracing=True),
+                tf.function(lambda memory, question: model.answer(memory, question), reduce_retracing=True),
+            )
+            self.answerer._streaming_functions = compiled
+        return compiled
+
+    def _padded(self, ids, shape):
+        # a fixed length, so that the compiled steps are traced once for most sentences
+        length = max(len(ids), int(self.answerer.config.get("sentence_size", 0)), 1)
+        array = np.zeros(shape + (length,), np.int32)
+        array.reshape(-1, length)[0, : len(ids)] = ids
+        return array
+
+    def _write_one(self, ids):
+        return self._compiled()[0](self._padded(ids, (1, 1)), self.memory)
+
+    def ask(self, question: str, top_k: int = 5) -> Answer:
+        """Answer ``question`` about the sentences told so far (at least one)."""
+        if not self.sentences:
+            raise BabiFormatError("<story>", None, "the story is empty: tell at least one sentence first")
+        question_tokens = tuple(tokenize(question))
+        if not question_tokens:
+            raise BabiFormatError("<question>", None, "the question is empty")
+        if not self.incremental:
+            example = QAExample(story=tuple(self.sentences), question=question_tokens, answer="")
+            return self.answerer.answer_examples([example], top_k=top_k)[0]
+        from memnet.models.readwrite import sentence_attention
+
+        ids = self.answerer.vocab.encode(question_tokens, strict=True)
+        logits, read_weights = self._compiled()[1](self.memory, self._padded(ids, (1,)))
+        write_weights = np.stack(self._write_weights)[None]  # [1, sentences, slots]
+        attention = np.asarray(sentence_attention(write_weights, read_weights), np.float64)[0]
+        probabilities = _softmax(np.asarray(logits, dtype=np.float64))[0]
+        probabilities[0] = 0.0  # the padding word is never an answer
+        order = np.argsort(-probabilities)[:top_k]
+        ranked = [(self.answerer.vocab.words[j], float(probabilities[j])) for j in order]
+        return Answer(
+            answer=ranked[0][0],
+            probability=ranked[0][1],
+            alternatives=ranked[1:],
+            attention=attention.round(6).tolist(),
+            sentences=[" ".join(s) for s in self.sentences],
+        )
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

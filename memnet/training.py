@@ -39,6 +39,7 @@ class TrainingConfig:
         steps_per_execution: train steps per call into the compiled function.
         validation_freq: evaluate the validation set every this many epochs (0: never during training).
         optimizer: ``"sgd"`` (the paper's) or ``"adam"``; a model may choose (see :func:`model_training_config`).
+        warmup_epochs: raise the learning rate linearly from ~0 over this many epochs (transformers; 0: none).
     """
 
     epochs: int = 100
@@ -51,6 +52,7 @@ class TrainingConfig:
     steps_per_execution: int = 32
     validation_freq: int = 1
     optimizer: str = "sgd"
+    warmup_epochs: int = 0
 
     @classmethod
     def joint(cls, **overrides) -> "TrainingConfig":
@@ -96,6 +98,25 @@ class PaperSchedule(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+@keras.saving.register_keras_serializable(package="memnet")
+class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Another schedule scaled by ``min(1, (step + 1) / warmup_steps)``: a linear warm-up (for transformers)."""
+
+    def __init__(self, schedule, warmup_steps):
+        if isinstance(schedule, dict):  # from get_config
+            schedule = keras.optimizers.schedules.deserialize(schedule)
+        self.schedule = schedule
+        self.warmup_steps = int(warmup_steps)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        ramp = keras.ops.minimum(1.0, (step + 1.0) / float(max(1, self.warmup_steps)))
+        return self.schedule(step) * ramp
+
+    def get_config(self):
+        return {"schedule": keras.optimizers.schedules.serialize(self.schedule), "warmup_steps": self.warmup_steps}
+
+
 def model_training_config(model: keras.Model, config: TrainingConfig) -> TrainingConfig:
     """The config adapted by the model's own ``training_config(config)`` hook, if it has one.
 
@@ -129,14 +150,18 @@ class ParallelRuns(keras.Model):
     gets exactly the gradient it would get alone (and its own per-matrix clipping).
 
     Inputs and targets carry a leading run axis: ``story [runs, batch, slots, words]`` etc.
+    With ``run_axis=1`` the batch axis comes first (``[batch, runs, ...]``): what a
+    ``tf.distribute`` strategy needs, since it splits every batch along axis 0 over its replicas.
 
     Args:
         members: the models to train, all taking the same inputs.
+        run_axis: 0 (run axis first) or 1 (batch axis first, for distribution strategies).
     """
 
-    def __init__(self, members, **kwargs):
+    def __init__(self, members, run_axis=0, **kwargs):
         super().__init__(**kwargs)
         self.members = list(members)
+        self.run_axis = int(run_axis)
         self.uses_linear_start = all(hasattr(m, "linear_start") for m in self.members)
         # A variable, not a Python flag: switching linear start off must not recompile the step.
         self.linear_start = keras.Variable(False, dtype="bool", trainable=False, name="linear_start")
@@ -149,11 +174,12 @@ class ParallelRuns(keras.Model):
 
     def call(self, inputs, training=False):
         extra = {"linear_start": self.linear_start} if self.uses_linear_start else {}
+        pick = (lambda value, run: value[run]) if self.run_axis == 0 else (lambda value, run: value[:, run])  # noqa: E731
         outputs = [
-            member({key: value[run] for key, value in inputs.items()}, training=training, **extra)
+            member({key: pick(value, run) for key, value in inputs.items()}, training=training, **extra)
             for run, member in enumerate(self.members)
         ]
-        return keras.ops.stack(outputs, axis=0)
+        return keras.ops.stack(outputs, axis=self.run_axis)
 
 
 class LinearStartSwitch(keras.callbacks.Callback):
@@ -171,13 +197,13 @@ class LinearStartSwitch(keras.callbacks.Callback):
         self.flag.assign(False)
 
 
-def make_run_batches(data: EncodedExamples, runs: int, batch_size: int, seeds: Sequence[int], epoch):
+def make_run_batches(data: EncodedExamples, runs: int, batch_size: int, seeds: Sequence[int], epoch, run_axis: int = 0):
     """Training batches for ``runs`` parallel runs: each run reshuffles the data its own way every epoch.
 
     Each epoch is ``floor(n / batch_size)`` batches, as in the authors' code. The order of an
     epoch is a function of (run seed, epoch number) only, read from the variable ``epoch`` when
     the epoch starts: a run resumed from a checkpoint sees exactly the batches it would have seen.
-    Yields ``(inputs, answers)`` with a leading run axis.
+    Yields ``(inputs, answers)`` with a leading run axis (``run_axis=1``: batch axis first).
     """
     import tensorflow as tf
 
@@ -197,6 +223,8 @@ def make_run_batches(data: EncodedExamples, runs: int, batch_size: int, seeds: S
         return tf.data.Dataset.from_tensor_slices(tf.transpose(index, (1, 0, 2)))  # [steps][runs, batch]
 
     def gather(index):
+        if run_axis == 1:
+            index = tf.transpose(index)  # [batch, runs]
         return {key: tf.gather(value, index) for key, value in arrays.items()}, tf.gather(answers, index)
 
     dataset = tf.data.Dataset.range(1).flat_map(epoch_order)
@@ -215,15 +243,15 @@ class EpochCounter(keras.callbacks.Callback):
         self.variable.assign(epoch)
 
 
-def make_replicated_batches(data: EncodedExamples, runs: int, batch_size: int = 256):
-    """Evaluation batches in order, the same for every run (a leading run axis of size ``runs``)."""
+def make_replicated_batches(data: EncodedExamples, runs: int, batch_size: int = 256, run_axis: int = 0):
+    """Evaluation batches in order, the same for every run (a run axis of size ``runs``, leading unless ``run_axis=1``)."""
     import tensorflow as tf
 
     arrays = {key: tf.constant(value) for key, value in data.inputs.items()}
     answers = tf.constant(data.answer)
 
     def gather(index):
-        tile = lambda value: tf.repeat(tf.gather(value, index)[None], runs, axis=0)  # noqa: E731
+        tile = lambda value: tf.repeat(tf.expand_dims(tf.gather(value, index), run_axis), runs, axis=run_axis)  # noqa: E731
         return {key: tile(value) for key, value in arrays.items()}, tile(answers)
 
     return tf.data.Dataset.range(len(data)).batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
@@ -269,21 +297,25 @@ def train_runs(
     seeds = list(seeds) if seeds is not None else list(range(len(models)))
     if len(train_data) < config.batch_size:
         raise ValueError(f"need at least one batch of training data ({config.batch_size}), got {len(train_data)}")
-    runs = ParallelRuns(models)
-    runs.build()  # weights exist before fit, so that a backup can be restored into them
     import tensorflow as tf
 
+    run_axis = 1 if tf.distribute.has_strategy() else 0  # a strategy splits batches along axis 0
+    runs = ParallelRuns(models, run_axis=run_axis)
+    runs.build()  # weights exist before fit, so that a backup can be restored into them
+
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    dataset = make_run_batches(train_data, len(models), config.batch_size, seeds, epoch)
+    dataset = make_run_batches(train_data, len(models), config.batch_size, seeds, epoch, run_axis)
     steps_per_epoch = len(train_data) // config.batch_size
     validation = None
     if valid_data is not None and len(valid_data) and config.validation_freq:
-        validation = make_replicated_batches(valid_data, len(models))
+        validation = make_replicated_batches(valid_data, len(models), run_axis=run_axis)
 
     linear_epochs = config.linear_start_epochs if runs.uses_linear_start else 0
     schedule = PaperSchedule(
         config.initial_learning_rate, steps_per_epoch, config.decay_every, linear_epochs * steps_per_epoch
     )
+    if config.warmup_epochs > 0:
+        schedule = WarmupSchedule(schedule, config.warmup_epochs * steps_per_epoch)
     compile_for_training(runs, config, schedule, steps_per_epoch)
     result = runs.fit(
         dataset,

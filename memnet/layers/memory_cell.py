@@ -59,7 +59,7 @@ class MemoryCell(keras.layers.Layer):
     >>> cell = MemoryCell(slots=4, width=8)
     >>> rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
     >>> weights, memory = rnn(np.random.rand(2, 5, 8).astype("float32"))
-    >>> weights.shape, cell.unflatten(memory).shape   # write weights per step, final memory
+    >>> tuple(weights.shape), tuple(cell.unflatten(memory).shape)   # write weights per step, final memory
     ((2, 5, 4), (2, 4, 8))
     """
 

@@ -41,6 +41,7 @@ class MemN2N(keras.Model):
         hop_activation: optional activation applied to ``u`` after each hop (the paper's best 10k
             variant uses ReLU); ``None`` is the plain model.
         seed: seed of the time noise.
+        linear_start: start with the hops' softmax removed (see :attr:`linear_start`).
 
     Example:
 
@@ -63,6 +64,7 @@ class MemN2N(keras.Model):
         weight_tying="adjacent",
         hop_activation=None,
         seed=None,
+        linear_start=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -105,7 +107,7 @@ class MemN2N(keras.Model):
                 embedding_dim, use_bias=False, name="hop_transform", kernel_initializer=keras.initializers.RandomNormal(stddev=0.1)
             )
         self.memory_age = MemoryAge(memory_size, noise=time_noise, seed=seed, name="memory_age")
-        self.memory_hops = [MemoryHop(name=f"hop_{k + 1}") for k in range(hops)]
+        self.memory_hops = [MemoryHop(linear=linear_start, name=f"hop_{k + 1}") for k in range(hops)]
 
     def get_config(self):
         config = super().get_config()
@@ -120,6 +122,7 @@ class MemN2N(keras.Model):
             weight_tying=self.weight_tying,
             hop_activation=keras.activations.serialize(self.hop_activation) if self.hop_activation else None,
             seed=self.seed,
+            linear_start=self.linear_start,
         )
         return config
 

@@ -34,8 +34,9 @@ class ReadWriteMemory(keras.Model):
       width ``embedding_dim``: slot ``i`` is addressed by ``g_i = sigmoid(s . (h_i + k_i))`` (its
       content ``h_i`` and learned key ``k_i``) and updated ``h_i <- (1 - g_i) h_i + g_i a_i`` with
       the candidate ``a_i = tanh(U h_i + V k_i + W s)``. Empty (padding) sentences change nothing.
-    * Read, ``hops`` times: ``p = softmax(u . h_i)``, ``o = sum_i p_i h_i``,
-      ``u <- tanh(u + H o)``, starting from ``u = q``; the answer is ``R u``.
+    * Read, ``hops`` times, a key-value read addressed like the writes (content plus slot key):
+      ``p = softmax(u . (h_i + k_i))``, ``o = sum_i p_i h_i``, ``u <- u + H o``, starting from
+      ``u = q``; the answer is ``R u``.
 
     Attention (``return_attention=True``) is ``[batch, hops + 1, sentences]``, one row per map,
     indexed by story sentence (``attention_names`` names them):
@@ -64,7 +65,7 @@ class ReadWriteMemory(keras.Model):
     >>> model = ReadWriteMemory(vocabulary_size=40, slots=8)
     >>> inputs = {"story": np.ones((2, 10, 6), "int32"), "question": np.ones((2, 6), "int32")}
     >>> logits, attention = model(inputs, return_attention=True)
-    >>> logits.shape, attention.shape   # attention: [batch, hops + 1, sentences]
+    >>> tuple(logits.shape), tuple(attention.shape)   # attention: [batch, hops + 1, sentences]
     ((2, 40), (2, 4, 10))
     """
 
@@ -123,8 +124,9 @@ class ReadWriteMemory(keras.Model):
             self.encoder.build()
         if not self.writer.built:
             self.writer.build((None, None, self.embedding_dim))
-        self.hop_transform.build((None, self.embedding_dim))
-        self.answer_projection.build((None, self.embedding_dim))
+        for dense in (self.hop_transform, self.answer_projection):
+            if not dense.built:
+                dense.build((None, self.embedding_dim))
         self.built = True
 
     @property
@@ -176,10 +178,11 @@ class ReadWriteMemory(keras.Model):
     def answer(self, memory, question):
         """Read ``memory`` ``hops`` times for ``question``: ``(logits, read_weights [batch, hops, slots])``."""
         u = self.encoder(ops.cast(question, "int32"))
+        keys = memory + ops.cast(self.cell.keys, memory.dtype)[None]  # address by content and slot key
         reads = []
         for _ in range(self.hops):
-            weights = self.read_address(u, memory)
-            u = ops.tanh(u + self.hop_transform(self.read(weights, memory)))
+            weights = self.read_address(u, keys)
+            u = u + self.hop_transform(self.read(weights, keys, values=memory))
             reads.append(weights)
         logits = ops.cast(self.answer_projection(u), "float32")  # stable softmax under mixed precision
         return logits, ops.stack(reads, axis=1)

@@ -1,0 +1,158 @@
+"""TransformerMemory: shapes, attention maps, padding, save/load, its training hook, and a real bAbI task-1 run."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import babi_dir
+from memnet.experiment import default_settings
+from memnet.models import MODELS, TransformerMemory
+from memnet.training import PaperSchedule, TrainingConfig, WarmupSchedule, error_rate, model_training_config, train_best_of
+
+VOCAB, MEMORY, WORDS = 40, 8, 6
+SMALL = dict(embedding_dim=16, num_heads=2, memory_layers=2, hops=2)
+
+
+def _np(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def _model(**kwargs):
+    keras.utils.set_random_seed(0)
+    return TransformerMemory(**{"vocabulary_size": VOCAB, "memory_size": MEMORY, "seed": 0, **SMALL, **kwargs})
+
+
+def _inputs(batch=4, slots=MEMORY, words=WORDS, seed=0):
+    """Stories of 1..6 sentences (left-aligned) of 1..words-1 words, and 3-word questions."""
+    rng = np.random.default_rng(seed)
+    story = np.zeros((batch, slots, words), "int32")
+    question = np.zeros((batch, words), "int32")
+    for b in range(batch):
+        for s in range(int(rng.integers(1, 7))):
+            length = int(rng.integers(1, words))
+            story[b, s, :length] = rng.integers(1, VOCAB, size=length)
+        question[b, :3] = rng.integers(1, VOCAB, size=3)
+    return {"story": story, "question": question}
+
+
+VARIANTS = [{}, {"sentence_encoding": "transformer"}, {"shared": True}, {"halting": True}]
+VARIANT_IDS = ["mask", "sentence_transformer", "shared", "act"]
+
+
+def test_transformer_is_registered():
+    assert MODELS["transformer"] is TransformerMemory
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_logits_and_one_attention_map_per_layer_and_read(variant):
+    model = _model(**variant)
+    inputs = _inputs()
+    logits, attention = model(inputs, return_attention=True)
+    assert logits.shape == (4, VOCAB) and keras.backend.standardize_dtype(logits.dtype) == "float32"
+    assert attention.shape == (4, 2 + 2, MEMORY)  # 2 memory layers + 2 question reads
+    attention = _np(attention)
+    slots = (inputs["story"] != 0).any(-1)
+    assert not attention[~np.repeat(slots[:, None, :], 4, axis=1)].any()  # empty slots: no weight
+    np.testing.assert_allclose(attention.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(_np(model(inputs)), _np(logits), rtol=1e-6)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_padding_slots_and_words_do_not_change_the_answer(variant):
+    model = _model(**variant)
+    inputs = _inputs()
+    padded = {
+        "story": np.pad(inputs["story"], ((0, 0), (0, 5), (0, 3))),
+        "question": np.pad(inputs["question"], ((0, 0), (0, 3))),
+    }
+    logits, attention = model(inputs, return_attention=True)
+    padded_logits, padded_attention = model(padded, return_attention=True)
+    np.testing.assert_allclose(_np(padded_logits), _np(logits), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(_np(padded_attention)[:, :, :MEMORY], _np(attention), rtol=1e-4, atol=1e-5)
+
+
+def test_training_mode_uses_dropout_and_inference_is_deterministic():
+    model = _model(dropout=0.5)
+    inputs = _inputs()
+    assert not np.allclose(_np(model(inputs, training=True)), _np(model(inputs, training=True)))
+    np.testing.assert_array_equal(_np(model(inputs)), _np(model(inputs)))
+
+
+@pytest.mark.parametrize("variant", [{}, {"sentence_encoding": "transformer", "halting": True}], ids=["default", "act"])
+def test_save_and_load_in_safe_mode_gives_identical_predictions(tmp_path, variant):
+    model = _model(**variant)
+    inputs = _inputs()
+    logits, attention = model(inputs, return_attention=True)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(loaded, TransformerMemory) and loaded.get_config() == model.get_config()
+    loaded_logits, loaded_attention = loaded(inputs, return_attention=True)
+    np.testing.assert_array_equal(_np(loaded_logits), _np(logits))
+    np.testing.assert_array_equal(_np(loaded_attention), _np(attention))
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="sentence_encoding"):
+        _model(sentence_encoding="lstm")
+    with pytest.raises(ValueError, match="hops"):
+        _model(hops=0)
+
+
+# --------------------------------------------------------------------------- its training settings
+
+
+def test_training_hook_adam_with_warmup_and_no_linear_start():
+    config = model_training_config(_model(), TrainingConfig())
+    assert (config.optimizer, config.learning_rate, config.linear_start_epochs, config.warmup_epochs) == ("adam", 0.003, 0, 5)
+    chosen = model_training_config(_model(), TrainingConfig(learning_rate=0.01, warmup_epochs=2, epochs=7))
+    assert (chosen.learning_rate, chosen.warmup_epochs, chosen.epochs) == (0.01, 2, 7)  # the user's choice stays
+    settings, _ = default_settings([1], "transformer")
+    assert settings == {"embedding_dim": 64}
+    assert default_settings([1])[0] == {"embedding_dim": 20, "hops": 3}  # MemN2N's path is unchanged
+    assert default_settings([1, 2], "transformer")[0]["embedding_dim"] == 128
+
+
+def test_warmup_ramps_the_rate_linearly_then_follows_the_inner_schedule():
+    schedule = WarmupSchedule(PaperSchedule(0.003, steps_per_epoch=10, decay_every=25), warmup_steps=50)
+    lr = lambda step: float(schedule(step))  # noqa: E731
+    assert lr(0) == pytest.approx(0.003 / 50)
+    assert lr(24) == pytest.approx(0.003 * 25 / 50)
+    assert lr(49) == lr(100) == pytest.approx(0.003)
+    assert lr(240) == pytest.approx(0.0015)  # epoch 25: the inner schedule halves
+    restored = WarmupSchedule.from_config(schedule.get_config())
+    assert [float(restored(s)) for s in (0, 30, 300)] == pytest.approx([lr(0), lr(30), lr(300)])
+
+
+# --------------------------------------------------------------------------- real training on bAbI
+
+
+def test_learns_babi_task_1_in_parallel_runs_under_xla():
+    """1k task 1 through train_best_of (ParallelRuns, jit_compile=True): test error <= 1%. About 40-50 s on 2 cores."""
+    from memnet.experiment import prepare_data
+
+    data = prepare_data(babi_dir("en"), [1], seed=0)
+    config = dataclasses.replace(TrainingConfig(), epochs=40, decay_every=15, validation_freq=0, jit_compile=True)
+    start = time.perf_counter()
+    best, runs = train_best_of(
+        lambda seed: TransformerMemory(
+            vocabulary_size=len(data.vocab), memory_size=50, embedding_dim=32, num_heads=2, memory_layers=1, hops=1, seed=seed
+        ),
+        data.train,
+        data.valid,
+        config,
+        runs=1,
+        seed=0,
+    )
+    assert best.history["accuracy"][-1] > 0.95
+    test_error = error_rate(best.model, data.test)
+    assert test_error <= 1.0, (test_error, best.train_error, time.perf_counter() - start)
+    _, attention = best.model({key: value[:8] for key, value in data.test.inputs.items()}, return_attention=True)
+    # the question's read puts its weight on real sentences only
+    slots = (data.test.inputs["story"][:8] != 0).any(-1)
+    assert not _np(attention)[:, -1][~slots].any()
