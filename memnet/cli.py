@@ -214,8 +214,9 @@ def cmd_ask(args) -> int:
     print(f"answer: {reply.answer} (p={reply.probability:.3f})")
     if reply.alternatives:
         print("alternatives: " + ", ".join(f"{a} ({p:.3f})" for a, p in reply.alternatives))
-    for hop, weights in enumerate(reply.attention, start=1):
-        print(f"hop {hop}:")
+    names = getattr(answerer.model, "attention_names", None) or [f"hop {k}" for k in range(1, len(reply.attention) + 1)]
+    for name, weights in zip(names, reply.attention):
+        print(f"{name}:")
         for sentence, weight in zip(reply.sentences, weights):
             print(f"  {weight:6.3f} {'#' * round(weight * 20):<20} {sentence}")
     return 0
