@@ -5,7 +5,8 @@ the spot), pick a test story or write one, ask a question, and see the answer to
 each hop of the memory network looked. ``app.py`` only lays out the page; everything it shows is
 computed by the functions below:
 
-* finding runs: :func:`default_runs_dir`, :func:`find_runs`, :func:`runs_for_task`;
+* finding and loading runs: :func:`default_runs_dir`, :func:`find_runs`, :func:`runs_for_task`,
+  :func:`load_answerer` (inference compiled once by :class:`CompiledInference`: answers in milliseconds);
 * stories: :func:`stories_folder`, :func:`load_test_stories`, :func:`pick_test_example`,
   :func:`story_as_text`, :func:`question_as_text`, :func:`known_facts`;
 * answering: :func:`ask`, :func:`answer_headline`, :func:`alternatives_table`;
