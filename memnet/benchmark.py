@@ -258,15 +258,41 @@ def readme_results(results_dir) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme, results_dir, start="<!-- results:start -->", end="<!-- results:end -->") -> None:
-    """Replace the README's text between the two markers with :func:`readme_results`."""
-    readme = Path(readme)
-    text = readme.read_text(encoding="utf-8")
+def readme_speed(results_dir) -> str:
+    """The README's speed line, from ``speed.json`` (written by ``memnet bench speed --out``)."""
+    path = Path(results_dir) / "speed.json"
+    if not path.exists():
+        return "(not measured yet: run `memnet bench speed --json --out benchmarks/results/speed.json`)"
+    speed = json.loads(path.read_text(encoding="utf-8"))
+    memnet, baseline = speed["memnet"], speed["baseline"]
+    return "\n".join([
+        "| | examples/s | what was timed |",
+        "| --- | --- | --- |",
+        f"| memnet | {speed['memnet_examples_per_s']:.0f} | {memnet['runs']} runs x {memnet['epochs']} epochs of task {speed['task']}, "
+        f"{memnet['seconds']:.0f} s including {memnet['includes']} |",
+        f"| plain Keras | {speed['baseline_examples_per_s']:.0f} | 1 run, {baseline['epochs']} epochs after a warm-up epoch |",
+        f"| **ratio** | **{speed['ratio']:.1f}x** | |",
+        "",
+        f"Command: `{speed.get('command')}`; machine: {_machine_text(speed.get('machine', {}))}"
+        + (f"; {speed['conditions']}" if speed.get("conditions") else "") + ".",
+    ])
+
+
+def _replace_between(text: str, start: str, end: str, body: str, where) -> str:
     if start not in text or end not in text:
-        raise MemnetError(f"{readme}: missing the markers {start} and {end}")
+        raise MemnetError(f"{where}: missing the markers {start} and {end}")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    write_text_atomic(readme, f"{head}{start}\n{readme_results(results_dir)}\n{end}{tail}")
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def update_readme(readme, results_dir) -> None:
+    """Rewrite the README's results and speed sections (between their markers) from ``results_dir``."""
+    readme = Path(readme)
+    text = readme.read_text(encoding="utf-8")
+    text = _replace_between(text, "<!-- results:start -->", "<!-- results:end -->", readme_results(results_dir), readme)
+    text = _replace_between(text, "<!-- speed:start -->", "<!-- speed:end -->", readme_speed(results_dir), readme)
+    write_text_atomic(readme, text)
 
 
 def measure_speed(
