@@ -106,7 +106,7 @@ def run_protocol(
                 rows.append({"task": task, "note": f"not run: {error}"})
             _write_rows(rows, out_dir / f"{stem}.csv")
             continue
-        settings, config = default_settings(group)
+        settings, config = default_settings(group, model)
         if epochs is not None:
             config.epochs = epochs
         config.validation_freq = 0  # validation error is measured once, at the end

@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true", help="replace --out if it already holds a run")
     train.add_argument("--resume", action="store_true", help="continue an interrupted training of --out from its last complete epoch")
     train.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch metrics")
+    train.add_argument("--mixed-precision", action="store_true", help="compute in float16 with float32 weights (GPUs)")
+    train.add_argument("--xla", action=argparse.BooleanOptionalAction, default=True, help="compile the train step with XLA (default on)")
+    train.add_argument("--strategy", choices=["default", "mirrored", "multiworker"], default="default",
+                       help="tf.distribute strategy: mirrored = all GPUs of this machine, multiworker = machines in TF_CONFIG")
 
     evaluate = commands.add_parser("evaluate", help="per-task error of a trained run")
     evaluate.add_argument("run_dir")
@@ -127,7 +131,6 @@ def _default_babi_root() -> str | None:
 
 def cmd_train(args) -> int:
     from memnet import catalogue
-    from memnet.experiment import train_experiment
 
     tasks = catalogue.parse_task_selection(args.task)
     data_dir = _data_dir(args.data_dir)
@@ -137,12 +140,28 @@ def cmd_train(args) -> int:
         if value is not None
     }
     overrides = {"linear_start_epochs": 0} if args.no_linear_start else {}
+    if not args.xla:
+        overrides["jit_compile"] = False
+    from memnet import distribute
+
+    distribute.set_precision(args.mixed_precision)
 
     def report(run, result):
         if not args.quiet:
             print(f"run {run + 1}/{args.runs} (seed {result.seed}): training error {result.train_error:.2f}%", flush=True)
 
-    metrics = train_experiment(
+    with distribute.scope(args.strategy):
+        metrics = _train(args, tasks, data_dir, model_settings, overrides, report)
+    print(_metrics_table(metrics))
+    print(f"mean test error {metrics['mean_test_error']:.2f}%, failed tasks: {metrics['failed_tasks'] or 'none'}; "
+          f"{metrics['wall_seconds']:.0f} s; written to {args.out}")
+    return 0
+
+
+def _train(args, tasks, data_dir, model_settings, overrides, report):
+    from memnet.experiment import train_experiment
+
+    return train_experiment(
         tasks=tasks,
         data_dir=data_dir,
         out_dir=args.out,
@@ -157,11 +176,8 @@ def cmd_train(args) -> int:
         resume=args.resume,
         verbose=0 if args.quiet else 1,
         on_run_end=report,
+        parallel=1 if args.strategy != "default" else 10,
     )
-    print(_metrics_table(metrics))
-    print(f"mean test error {metrics['mean_test_error']:.2f}%, failed tasks: {metrics['failed_tasks'] or 'none'}; "
-          f"{metrics['wall_seconds']:.0f} s; written to {args.out}")
-    return 0
 
 
 def _data_dir(data_dir):

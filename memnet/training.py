@@ -300,6 +300,8 @@ def train_runs(
     import tensorflow as tf
 
     run_axis = 1 if tf.distribute.has_strategy() else 0  # a strategy splits batches along axis 0
+    if run_axis:  # Keras's multi-step loop fails under tf.distribute (placeholder / collective errors)
+        config = dataclasses.replace(config, steps_per_execution=1)
     runs = ParallelRuns(models, run_axis=run_axis)
     runs.build()  # weights exist before fit, so that a backup can be restored into them
 

@@ -48,9 +48,22 @@ EQUALITY_SCRIPT = textwrap.dedent(
         weights = [np.asarray(w).tolist() for w in model.get_weights()]
         return {"replicas": distribute.replicas(strategy), "loss": history.history["loss"], "weights": weights}
 
+    def train_parallel_runs(strategy):
+        # memnet's own path: train_best_of with 2 MemN2N runs side by side (ParallelRuns, batch axis first)
+        from memnet.data import EncodedExamples
+        from memnet.models import MemN2N
+        from memnet.training import TrainingConfig, train_best_of
+        data = EncodedExamples(story, question, answer, np.zeros(story.shape[:2], bool), np.ones(64, "int32"))
+        config = TrainingConfig(epochs=2, linear_start_epochs=1, jit_compile=False, clipnorm=1e9, validation_freq=0)
+        with distribute.scope(strategy):
+            best, runs = train_best_of(lambda seed: MemN2N(30, 6, embedding_dim=8, time_noise=0.0, seed=seed),
+                                       data, None, config, runs=2, parallel=2)
+        return {"loss": best.history["loss"], "weights": [np.asarray(w).tolist() for w in best.model.get_weights()]}
+
     jit = sys.argv[1] == "jit"
-    result = {"one": train(distribute.make_strategy("mirrored", devices=devices[:1]), jit),
-              "two": train(distribute.make_strategy("mirrored", devices=devices), jit)}
+    one, two = distribute.make_strategy("mirrored", devices=devices[:1]), distribute.make_strategy("mirrored", devices=devices)
+    result = {"one": train(one, jit), "two": train(two, jit),
+              "runs_one": train_parallel_runs(one), "runs_two": train_parallel_runs(two)}
     print("RESULT " + json.dumps(result))
     """
 )
@@ -83,6 +96,12 @@ def test_two_logical_devices_train_like_one(tmp_path):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-3, atol=1e-5)
         moved = max(moved, float(np.abs(np.asarray(a)).max()))
     assert moved > 0
+    # train_best_of's parallel runs (memnet's training path) under the strategy, too
+    one, two = result["runs_one"], result["runs_two"]
+    assert one["loss"][-1] < one["loss"][0]
+    np.testing.assert_allclose(two["loss"], one["loss"], rtol=1e-4)
+    for a, b in zip(one["weights"], two["weights"]):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-3, atol=1e-5)
 
 
 @pytest.fixture

@@ -60,6 +60,7 @@ def test_logits_and_one_attention_map_per_layer_and_read(variant):
     assert not attention[~np.repeat(slots[:, None, :], 4, axis=1)].any()  # empty slots: no weight
     np.testing.assert_allclose(attention.sum(-1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(_np(model(inputs)), _np(logits), rtol=1e-6)
+    assert len(model.attention_names) == 4 and model.attention_names[-1] == "read 2"
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)

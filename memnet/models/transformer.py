@@ -172,6 +172,12 @@ class TransformerMemory(keras.Model):
             warmup_epochs=config.warmup_epochs or 5,
         )
 
+    @property
+    def attention_names(self) -> list[str]:
+        """What each row of the attention returned by ``call`` shows (``memnet ask`` prints these)."""
+        kind = "memory step" if self.shared else "memory layer"
+        return [f"{kind} {k}" for k in range(1, self.memory_layers + 1)] + [f"read {k}" for k in range(1, self.hops + 1)]
+
     def build(self, input_shape=None):
         # Weights depend only on the vocabulary and sizes, never on the story length.
         dim = self.embedding_dim
