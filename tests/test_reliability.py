@@ -110,3 +110,26 @@ def test_a_corrupted_model_file_gives_a_clear_error(tmp_path):
     (run / "metrics.json").write_text("{}")
     with pytest.raises(RunDirError, match="model.keras"):
         QuestionAnswerer.load(run)
+
+
+def test_extremely_long_lines_and_stories_parse_and_keep_the_latest_memories(tmp_path):
+    from memnet.data import Vocabulary, parse_babi, vectorize
+
+    long_sentence = " ".join(["mary"] * 20000) + " went to the kitchen."
+    lines = [f"{i} John went to the garden." for i in range(1, 5001)]
+    lines += ["5001 " + long_sentence, "5002 Where is Mary?\tkitchen\t5001"]
+    path = tmp_path / "qa1_long_train.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (example,) = parse_babi(path)
+    assert len(example.story) == 5001 and len(example.story[-1]) == 20004
+    encoded = vectorize([example], Vocabulary.from_examples([example]), memory_size=50, sentence_size=10)
+    assert encoded.story.shape == (1, 50, 10)  # the 50 most recent sentences, words cut to 10
+    assert encoded.supporting[0, 49]  # the supporting fact is the newest slot
+
+
+def test_a_question_without_a_question_mark_is_accepted_when_tab_separated():
+    """Languages differ in punctuation: the TAB-separated answer, not '?', makes a question."""
+    from memnet.data import parse_babi
+
+    (example,) = parse_babi(["1 Mary went home.", "2 Where is Mary\thome\t1"])
+    assert example.question == ("where", "is", "mary") and example.answer == "home"
