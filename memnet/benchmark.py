@@ -249,7 +249,8 @@ def readme_results(results_dir) -> str:
             continue
         frame = pd.read_csv(info_path.with_suffix(".csv"))
         ours = summarize(frame)
-        reference = paper.get(info["protocol"], {})
+        spec = get_protocol(info["protocol"])
+        reference = paper.get(spec.compare_with or spec.name, {})
         lines.append(
             f"| {info['model']} | {info['protocol']} | {ours['tasks']} | {ours['mean']:.1f} | {ours['failed']} "
             f"| {reference.get('mean', '')} / {reference.get('failed', '')} | {info['runs']} x ({info.get('linear_start_epochs')}+{info['epochs']}) "
