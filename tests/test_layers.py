@@ -16,25 +16,35 @@ def _np(x):
     return keras.ops.convert_to_numpy(x)
 
 
-def _paper_position_weights(length: int, sentence_size: int, dim: int) -> np.ndarray:
-    """l_kj = (1 - j/J) - (k/d)(1 - 2j/J), j = 1..J words, k = 1..d dimensions; computed by hand."""
+def _authors_position_weights(length: int, sentence_size: int, dim: int) -> np.ndarray:
+    """l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J), j = 1..J words, k = 1..d; the authors' code, by hand."""
     weights = np.zeros((sentence_size, dim))
     for j in range(1, length + 1):
         for k in range(1, dim + 1):
-            weights[j - 1, k - 1] = (1 - j / length) - (k / dim) * (1 - 2 * j / length)
+            weights[j - 1, k - 1] = 1 + 4 * (k - (dim + 1) / 2) * (j - (length + 1) / 2) / (dim * length)
     return weights
 
 
 # --------------------------------------------------------------------------- position encoding
 
 
-def test_position_encoding_matches_the_paper_formula():
+def test_position_encoding_matches_the_authors_formula():
     mask = np.array([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1], [1, 0, 0, 0, 0, 0]], bool)
     weights = _np(position_encoding(mask, dim=5))
     assert weights.shape == (3, 6, 5)
     for row, length in enumerate((3, 6, 1)):
-        expected = _paper_position_weights(length, 6, 5)
+        expected = _authors_position_weights(length, 6, 5)
         np.testing.assert_allclose(weights[row, :length], expected[:length], rtol=1e-6, atol=1e-6)
+
+
+def test_position_encoding_is_twice_the_printed_formula_on_average():
+    # The paper prints l_kj = (1 - j/J) - (k/d)(1 - 2j/J); the authors' code (which we follow) is
+    # about twice that: mean 1 over the dimensions instead of about 0.5.
+    weights = _np(position_encoding(np.ones((1, 7), bool), dim=20))[0]
+    np.testing.assert_allclose(weights.mean(axis=-1), 1.0, rtol=1e-6)
+    j, k, length, dim = np.arange(1, 8)[:, None], np.arange(1, 21)[None], 7, 20
+    printed = (1 - j / length) - (k / dim) * (1 - 2 * j / length)
+    assert 0.4 < printed.mean() < 0.6
 
 
 # --------------------------------------------------------------------------- SentenceEncoder
@@ -70,12 +80,12 @@ def test_bag_of_words_is_the_sum_of_word_embeddings():
     np.testing.assert_allclose(out[0], table[3] + 2 * table[5], rtol=1e-5, atol=1e-6)
 
 
-def test_position_encoding_sentence_matches_the_paper_by_hand():
+def test_position_encoding_sentence_matches_the_formula_by_hand():
     encoder = SentenceEncoder(VOCAB, DIM, encoding="position")
     ids = [4, 7, 2, 0, 0]
     out = _np(encoder(np.array([ids])))[0]
     table = _np(encoder.embeddings)
-    weights = _paper_position_weights(3, 5, DIM)
+    weights = _authors_position_weights(3, 5, DIM)
     expected = sum(weights[j] * table[ids[j]] for j in range(3))
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
     # word order matters with position encoding (and not with a bag of words)

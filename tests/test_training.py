@@ -6,10 +6,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import babi_dir
 from memnet.models import MemN2N
-from memnet.training import PaperSchedule, TrainingConfig, compile_for_training, error_rate, per_task_errors, train
+from memnet.training import SGD, PaperSchedule, TrainingConfig, compile_for_training, error_rate, per_task_errors, train
 
 
 def _lr(schedule, step):
@@ -86,7 +87,7 @@ def test_compile_uses_sgd_with_per_variable_clipping_and_summed_loss():
     model = _small_model()
     compile_for_training(model, TrainingConfig(), 0.005, steps_per_epoch=31)
     optimizer = model.optimizer
-    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert isinstance(optimizer, SGD) and isinstance(optimizer, keras.optimizers.SGD)
     assert optimizer.clipnorm == 40 and optimizer.global_clipnorm is None
     assert model.loss.reduction == "sum"
 
@@ -109,6 +110,22 @@ def test_clipping_applies_to_each_matrix_separately():
     model.optimizer.apply_gradients([(big_gradient, big), (small_gradient, small)])
     assert np.linalg.norm(before[0] - big.numpy()) == pytest.approx(40.0, rel=1e-4)
     assert np.linalg.norm(before[1] - small.numpy()) == pytest.approx(4.0, rel=1e-4)
+
+
+def test_clipping_uses_the_norm_of_the_dense_embedding_gradient():
+    # An embedding gradient arrives as tf.IndexedSlices, one row per lookup (here word 1 twice,
+    # with opposite signs, and word 2 once). The dense gradient has norm 30 (< 40, no clipping);
+    # the unsummed rows have norm 52 (> 40), which is what keras.optimizers.SGD clips by.
+    rows = tf.IndexedSlices(
+        values=tf.constant([[30.0, 0.0], [-30.0, 0.0], [30.0, 0.0]]),
+        indices=tf.constant([1, 1, 2]),
+        dense_shape=tf.constant([4, 2]),
+    )
+    ours, plain = keras.Variable(np.zeros((4, 2), "float32")), keras.Variable(np.zeros((4, 2), "float32"))
+    SGD(learning_rate=1.0, clipnorm=40.0).apply_gradients([(rows, ours)])
+    keras.optimizers.SGD(learning_rate=1.0, clipnorm=40.0).apply_gradients([(rows, plain)])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours), [[0, 0], [0, 0], [-30, 0], [0, 0]], atol=1e-5)
+    assert keras.ops.convert_to_numpy(plain)[2, 0] == pytest.approx(-30 * 40 / np.sqrt(3 * 30**2), rel=1e-4)
 
 
 def test_training_needs_at_least_one_batch():
