@@ -116,3 +116,17 @@ def test_memnet_download_command(tmp_path, en_dir):
     assert process.returncode == 0, process.stderr
     assert f"{len(TASKS) * 2} files verified" in process.stdout
     assert (download_root(cache) / "en" / _real_files(en_dir)[0].name).is_file()
+
+
+def test_generated_tasks_are_written_once_per_generator_version(tmp_path):
+    from memnet.data.sources import generated_data_dir, generator_fingerprint
+
+    folder = generated_data_dir(tmp_path / "cache", n_train=20, n_test=20)
+    assert generator_fingerprint() in folder.name  # a changed generator or catalogue gets a new folder
+    files = sorted(folder.glob("qa*_*.txt"))
+    assert len(files) == 40
+    stamps = [path.stat().st_mtime_ns for path in files]
+    assert generated_data_dir(tmp_path / "cache", n_train=20, n_test=20) == folder
+    assert [path.stat().st_mtime_ns for path in files] == stamps  # reused, not rewritten
+    splits = load_task(folder, 1)
+    assert len(splits.train) + len(splits.valid) == 20 and len(splits.test) == 20

@@ -61,12 +61,26 @@ def find_data_dir(data_dir=None, *, subset: str = "en", cache_dir=None) -> Path:
     )
 
 
+def generator_fingerprint() -> str:
+    """A short hash of the generator's code and the task catalogue, so that a changed generator never reuses old files."""
+    digest = hashlib.sha256()
+    for package in ("memnet.generate", "memnet.tasks"):
+        for entry in sorted(resources.files(package).iterdir(), key=lambda entry: entry.name):
+            if entry.name.endswith((".py", ".toml")):
+                digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def generated_data_dir(cache_dir=None, seed: int = 0, n_train: int = 1000, n_test: int = 1000) -> Path:
-    """memnet's generated tasks (all 20, 1k train / 1k test), written once into the cache and reused."""
+    """memnet's generated tasks (all 20, 1k train / 1k test), written once into the cache and reused.
+
+    The folder's name holds :func:`generator_fingerprint`: after an upgrade, the tasks are written anew.
+    """
     from memnet import catalogue
     from memnet.generate import write_tasks
 
-    folder = download_root(cache_dir).parents[1] / f"memnet-generated-seed{seed}-{n_train}-{n_test}"
+    name = f"memnet-generated-{generator_fingerprint()}-seed{seed}-{n_train}-{n_test}"
+    folder = download_root(cache_dir).parents[1] / name
     expected = [info.file_name(split) for info in catalogue.tasks().values() for split in ("train", "test")]
     if not all((folder / name).is_file() for name in expected):
         write_tasks(sorted(catalogue.tasks()), folder, n_train, n_test, seed)

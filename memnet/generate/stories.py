@@ -60,6 +60,8 @@ def _household_story(rng: random.Random, params: dict, writer: SentenceWriter,
 
     Like the real bAbI stories, a question is only asked about something recent: its newest
     supporting fact is at most ``max_support_age`` lines before it (else more statements come first).
+    With ``ask_probability`` < 1 an answerable question is asked only with that probability, so
+    that the number of statements between questions follows the real files (tasks 2 and 3).
 
     Args:
         ask: the questions answerable about the current world (one per actor or object).
@@ -69,6 +71,7 @@ def _household_story(rng: random.Random, params: dict, writer: SentenceWriter,
     """
     world = HouseholdWorld(rng, params["actors"], params["places"], params.get("objects", ()))
     story = StoryBuilder(writer)
+    ask_probability = params.get("ask_probability", 1.0)
     if next_events is None:
         def next_events(world):
             # A generator: each action is drawn after the one before it has been applied.
@@ -79,7 +82,7 @@ def _household_story(rng: random.Random, params: dict, writer: SentenceWriter,
             world.apply(event, story.say(event))
         question_line = len(story.lines) + 1
         recent = [c for c in ask(world, rng) if question_line - max(c[2]) <= params["max_support_age"]]
-        if recent:
+        if recent and (ask_probability >= 1.0 or rng.random() < ask_probability):
             story.ask(*rng.choice(recent))
         if story.statement_count > params["max_statements"]:
             raise StoryTooLongError
