@@ -234,7 +234,9 @@ def inside() -> nbformat.NotebookNode:
             "A sentence becomes one vector: the sum of its word embeddings. As a plain sum (bag of "
             "words, BoW) *the kitchen is north of the garden* and *the garden is north of the "
             "kitchen* are the same vector. Position encoding (PE) weights each embedding dimension "
-            "by the word's place in the sentence, `l_kj = (1 - j/J) - (k/d)(1 - 2j/J)`, so word "
+            "by the word's place in the sentence, `l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J)` "
+            "(the form in the authors' code; the paper prints one about half this size, which trains "
+            "worse with plain SGD), so word "
             "order survives the sum. Task 4 (two-argument relations) asks exactly such questions: "
             "*What is north of the kitchen?* and *What is the kitchen north of?* contain the same words."
         ),
