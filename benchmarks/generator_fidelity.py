@@ -24,21 +24,10 @@ import time
 from pathlib import Path
 
 from memnet import catalogue
-from memnet.data.babi import parse_babi, tokenize
-from memnet.generate import generate_task
+from memnet.data.babi import parse_babi
+from memnet.generate import file_vocabulary, generate_task
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2" / "en"
-
-
-def vocabulary(lines: list[str]) -> set[str]:
-    """Every token of the statements, questions and answers of a bAbI file."""
-    words = set()
-    for line in lines:
-        fields = line.split(" ", 1)[1].split("\t")
-        words.update(tokenize(fields[0]))
-        if len(fields) > 1:
-            words.update(tokenize(fields[1]))
-    return words
 
 
 def story_shape(lines: list[str]) -> dict[str, float]:
@@ -94,8 +83,8 @@ def compare_task(task: int, data_dir: Path, seed: int) -> dict:
     seconds = time.perf_counter() - started
     generated_examples = parse_babi(generated, task=task)
 
-    real_vocabulary = vocabulary(real_train) | vocabulary(real_test)
-    generated_vocabulary = vocabulary(generated)
+    real_vocabulary = file_vocabulary(real_train) | file_vocabulary(real_test)
+    generated_vocabulary = file_vocabulary(generated)
     real_shape, generated_shape = story_shape(real_train), story_shape(generated)
     return {
         "task": task,

@@ -9,26 +9,16 @@ from pathlib import Path
 import pytest
 
 from memnet import catalogue
-from memnet.data.babi import parse_babi, tokenize
+from memnet.data.babi import parse_babi
 from memnet.errors import MemnetError
 from memnet.generate import (
-    GeneratedStoryError, answer_from_events, check_story, generate_stories, generate_task, write_tasks,
+    GeneratedStoryError, answer_from_events, check_story, file_vocabulary, generate_stories, generate_task, write_tasks,
 )
 from memnet.generate import events as ev
 
 ALL_TASKS = sorted(catalogue.tasks())
 REAL_EN = Path(__file__).parents[1].parent / "shared/babi/tasks_1-20_v1-2/en"
 needs_real_data = pytest.mark.skipif(not REAL_EN.is_dir(), reason=f"real bAbI v1.2 data not found at {REAL_EN}")
-
-
-def _vocabulary(lines: list[str]) -> set[str]:
-    words = set()
-    for line in lines:
-        fields = line.split(" ", 1)[1].split("\t")
-        words.update(tokenize(fields[0]))
-        if len(fields) > 1:
-            words.update(tokenize(fields[1]))
-    return words
 
 
 # --- Format ----------------------------------------------------------------------------------------
@@ -197,8 +187,8 @@ def test_vocabulary_matches_the_real_task(task):
     info = catalogue.get_task(task)
     real = set()
     for split in ("train", "test"):
-        real |= _vocabulary((REAL_EN / info.file_name(split)).read_text(encoding="utf-8").splitlines())
-    generated = _vocabulary(generate_task(task, 1000, seed=0))
+        real |= file_vocabulary((REAL_EN / info.file_name(split)).read_text(encoding="utf-8").splitlines())
+    generated = file_vocabulary(generate_task(task, 1000, seed=0))
     assert generated <= real, f"words the real task never uses: {sorted(generated - real)}"
     coverage = len(generated & real) / len(real)
     assert coverage >= MIN_VOCABULARY_COVERAGE, f"unused real words: {sorted(real - generated)}"

@@ -10,10 +10,11 @@ Public API:
     write_tasks(tasks, out_dir, n_train, n_test, seed)      write train and test files, atomically
     generate_stories(task, n_questions, seed)               the structured stories behind the lines
     check_story(lines) / check_example(statements, question) the independent checker
+    file_vocabulary(lines)                                  the words of a file, answers included
 """
 
 from memnet.generate.checker import GeneratedStoryError, answer_from_events, check_example, check_story
-from memnet.generate.files import derive_seed, format_story, generate_stories, generate_task, write_tasks
+from memnet.generate.files import derive_seed, file_vocabulary, format_story, generate_stories, generate_task, write_tasks
 
 __all__ = [
     "GeneratedStoryError",
@@ -21,6 +22,7 @@ __all__ = [
     "check_example",
     "check_story",
     "derive_seed",
+    "file_vocabulary",
     "format_story",
     "generate_stories",
     "generate_task",

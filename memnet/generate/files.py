@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 
 from memnet import catalogue
+from memnet.data.babi import tokenize
 from memnet.errors import MemnetError
 from memnet.io import write_text_atomic
 from memnet.generate import events as ev
@@ -141,3 +142,18 @@ def write_tasks(tasks: list[int], out_dir, n_train: int, n_test: int, seed: int)
             write_text_atomic(path, "\n".join(lines) + "\n")
             written.append(path)
     return written
+
+
+def file_vocabulary(lines: list[str]) -> set[str]:
+    """Every token of the statements, questions and answers of a bAbI file's lines.
+
+    Unlike :meth:`memnet.data.Vocabulary.build`, answers are tokenized too (``n,w`` gives ``n``
+    and ``w``), so that generated and real files can be compared word by word.
+    """
+    words = set()
+    for line in lines:
+        fields = line.split(" ", 1)[1].split("\t")
+        words.update(tokenize(fields[0]))
+        if len(fields) > 1:
+            words.update(tokenize(fields[1]))
+    return words
