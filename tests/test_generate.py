@@ -203,3 +203,18 @@ def test_answers_come_from_the_same_set_as_the_real_task(task):
     # Task 8 lists several objects in any order; all other answers must be real answers.
     assert generated <= real or task == 8, sorted(generated - real)
     assert len(generated & real) >= 0.8 * len(real)
+
+
+def _statements_per_question(lines: list[str]) -> float:
+    questions = sum("\t" in line for line in lines)
+    return (len(lines) - questions) / questions
+
+
+@needs_real_data
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_stories_are_as_long_as_the_real_ones(task):
+    # The memory a question sees: as many statements before it as in the real file (within 15%).
+    info = catalogue.get_task(task)
+    real = _statements_per_question((REAL_EN / info.file_name("train")).read_text(encoding="utf-8").splitlines())
+    generated = _statements_per_question(generate_task(task, 1000, seed=0))
+    assert generated == pytest.approx(real, rel=0.15)
