@@ -148,7 +148,8 @@ def cmd_train(args) -> int:
 
     def report(run, result):
         if not args.quiet:
-            print(f"run {run + 1}/{args.runs} (seed {result.seed}): training error {result.train_error:.2f}%", flush=True)
+            print(f"run {run + 1}/{args.runs} (seed {result.seed}): training error {result.train_error:.2f}%, "
+                  f"validation error {result.valid_error:.2f}%", flush=True)
 
     with distribute.scope(args.strategy):
         metrics = _train(args, tasks, data_dir, model_settings, overrides, report)

@@ -183,6 +183,7 @@ def train_experiment(
         "runs": runs,
         "best_run_seed": best.seed,
         "run_train_errors": [r.train_error for r in all_runs],
+        "run_valid_errors": [r.valid_error for r in all_runs],
         "git_commit": git_commit(),
         "memnet_version": _version(),
     }
@@ -197,7 +198,7 @@ def train_experiment(
         "sentence_size": data.sentence_size,
     }
     histories = {
-        "runs": [{"seed": r.seed, "train_error": r.train_error} for r in all_runs],
+        "runs": [{"seed": r.seed, "train_error": r.train_error, "valid_error": r.valid_error} for r in all_runs],
         "history": best.history,  # per epoch; summed/averaged over the runs trained with the best one
     }
     write_run_dir(out_dir, best.model, data.vocab, run_config, metrics, histories)

@@ -128,6 +128,14 @@ def test_clipping_uses_the_norm_of_the_dense_embedding_gradient():
     assert keras.ops.convert_to_numpy(plain)[2, 0] == pytest.approx(-30 * 40 / np.sqrt(3 * 30**2), rel=1e-4)
 
 
+def test_best_run_is_the_lowest_training_error_with_ties_broken_by_validation():
+    from memnet.training import RunResult
+
+    runs = [RunResult(None, {}, 0.0, 0, 9.0), RunResult(None, {}, 0.0, 1, 4.0), RunResult(None, {}, 0.5, 2, 1.0)]
+    assert min(runs, key=RunResult.selection_key).seed == 1  # 0% training error twice: lower validation wins
+    assert RunResult(None, {}, 0.0, 3).selection_key() > runs[1].selection_key()  # no validation set: loses ties
+
+
 def test_training_needs_at_least_one_batch():
     model = _small_model()
     from memnet.data import EncodedExamples
