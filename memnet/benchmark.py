@@ -111,7 +111,7 @@ def run_protocol(
             config.epochs = epochs
         config.validation_freq = 0  # validation error is measured once, at the end
         best, all_runs = train_best_of(
-            lambda run_seed: build_model(model, len(data.vocab), data.memory_size, settings, run_seed),
+            lambda run_seed: build_model(model, len(data.vocab), data.memory_slots, settings, run_seed),
             data.train,
             data.valid,
             config,
@@ -301,7 +301,7 @@ def measure_speed(
 ) -> dict:
     """Examples per second of memnet's training and of a plain Keras MemN2N, measured in one process.
 
-    memnet trains ``runs`` runs of the paper's MemN2N (d=20, 3 hops, memory 50, batch 32) for
+    memnet trains ``runs`` runs of the paper's MemN2N (d=20, 3 hops, memory min(50, longest story) as in the authors' code, batch 32) for
     ``linear_start_epochs + epochs`` epochs, i.e. one task of the paper's protocol, as the
     benchmark protocols do (runs side by side, XLA); its time includes data preparation and compilation. The baseline (:mod:`memnet.baseline`) trains one model with
     ``model.fit`` on NumPy arrays, default settings, memory padded to 50; its rate is measured
@@ -321,7 +321,7 @@ def measure_speed(
     steps = len(data.train) // config.batch_size
     start = time.perf_counter()
     train_best_of(
-        lambda run_seed: build_model("memn2n", len(data.vocab), 50, settings, run_seed),
+        lambda run_seed: build_model("memn2n", len(data.vocab), data.memory_slots, settings, run_seed),
         data.train, None, config, runs=runs, seed=seed,
     )
     memnet_seconds = time.perf_counter() - start

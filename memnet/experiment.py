@@ -48,6 +48,11 @@ class PreparedData:
     test: EncodedExamples
     valid_source: str
 
+    @property
+    def memory_slots(self) -> int:
+        """Slots in the arrays: ``min(memory_size, longest story)``, the memory size models are built with (as the authors' code does)."""
+        return int(self.train.inputs["story"].shape[1])
+
 
 def encode_splits(splits, vocab: Vocabulary, memory_size: int = 50) -> PreparedData:
     """Vectorize train/valid/test with one sentence size and slot count, so all arrays agree."""
@@ -158,7 +163,7 @@ def train_experiment(
         setattr(config, key, value)
 
     best, all_runs = train_best_of(
-        lambda run_seed: build_model(model, len(data.vocab), memory_size, settings, run_seed),
+        lambda run_seed: build_model(model, len(data.vocab), data.memory_slots, settings, run_seed),
         data.train,
         data.valid,
         config,

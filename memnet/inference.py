@@ -53,7 +53,8 @@ class QuestionAnswerer:
         self.model = model
         self.vocab = vocab
         self.config = config
-        self.memory_size = int(config["memory_size"])
+        # the most recent sentences a question sees: as many as the model has memory slots, if it says
+        self.memory_size = min(int(config["memory_size"]), int(getattr(model, "memory_size", config["memory_size"])))
 
     @classmethod
     def load(cls, run_dir) -> "QuestionAnswerer":

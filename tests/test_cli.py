@@ -81,7 +81,8 @@ def test_ask_json_answers_a_task_1_story(trained_run):
     assert 0.5 < reply["probability"] <= 1.0
     assert len(reply["attention"]) == 3  # one list per hop
     assert all(len(hop) == 4 for hop in reply["attention"])  # one weight per sentence
-    assert all(sum(hop) == pytest.approx(1.0, abs=1e-3) for hop in reply["attention"])
+    # weights over the sentences; what is missing from 1 went to empty memory slots ("nowhere")
+    assert all(0.0 < sum(hop) <= 1.0 + 1e-3 for hop in reply["attention"])
     assert reply["sentences"][2] == "mary travelled to the office"
     # some hop looks hardest at the sentence that answers
     assert 2 in [int(np.argmax(hop)) for hop in reply["attention"]]
@@ -257,11 +258,13 @@ def test_sentences_beyond_the_memory_get_zero_attention(answerer):
     reply = answerer.ask(sentences, "Where is Mary?")
     attention = np.array(reply.attention)
     assert attention.shape == (3, 61)
-    assert not attention[:, :11].any()  # the memory holds the 50 most recent sentences
-    np.testing.assert_allclose(attention.sum(-1), 1.0, atol=1e-4)
-    # and the weights line up with those sentences: the model run directly on the last 50 agrees
-    recent = answerer.ask(sentences[11:], "Where is Mary?")
-    np.testing.assert_allclose(attention[:, 11:], np.array(recent.attention), atol=1e-5)
+    # the memory holds the most recent min(50, longest training story) sentences, as in the authors' code
+    forgotten = 61 - answerer.memory_size
+    assert 0 < answerer.memory_size <= 50 and not attention[:, :forgotten].any()
+    np.testing.assert_allclose(attention.sum(-1), 1.0, atol=1e-4)  # a full memory: no empty slots
+    # and the weights line up with those sentences: the model run directly on the most recent ones agrees
+    recent = answerer.ask(sentences[forgotten:], "Where is Mary?")
+    np.testing.assert_allclose(attention[:, forgotten:], np.array(recent.attention), atol=1e-5)
     assert recent.answer == reply.answer
 
 

@@ -46,16 +46,42 @@ def test_memn2n_is_the_registered_model():
 
 
 @pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
-def test_output_and_attention_shapes(tying):
-    model = _model(weight_tying=tying)
+@pytest.mark.parametrize("mask_empty_slots", [False, True])
+def test_output_and_attention_shapes(tying, mask_empty_slots):
+    model = _model(weight_tying=tying, mask_empty_slots=mask_empty_slots)
     inputs = _inputs()
     logits, attention = model(inputs, return_attention=True)
     assert logits.shape == (4, VOCAB) and attention.shape == (4, HOPS, MEMORY)
     assert model(inputs).shape == (4, VOCAB)
     attention = _np(attention)
     for b, n in enumerate(_slot_counts(inputs)):
-        assert not attention[b, :, n:].any()  # masked (empty) slots get zero attention
         np.testing.assert_allclose(attention[b].sum(-1), np.ones(HOPS), rtol=1e-5)
+        if mask_empty_slots:
+            assert not attention[b, :, n:].any()  # masked (empty) slots get zero attention
+        else:  # empty slots are zero vectors in the softmax: score 0, all the same weight
+            assert (attention[b, :, n:] > 0).all()
+            np.testing.assert_allclose(attention[b, :, n:], attention[b, :, n:n + 1] * np.ones(MEMORY - n), rtol=1e-5)
+
+
+def test_empty_slots_are_a_place_to_read_nothing():
+    # The authors' design: with empty slots attended, the read vector is the weighted sum over the
+    # filled slots only, and weight on empty slots lowers it (as if reading "nowhere").
+    model = _model(hops=1, temporal=False)
+    inputs = _inputs(batch=2)
+    full = dict(inputs, story=inputs["story"][:, :3])  # fewer array slots: the model pads to its memory size
+    logits, attention = (_np(x) for x in model(full, return_attention=True))
+    assert attention.shape == (2, 1, MEMORY)
+    masked = _model(hops=1, temporal=False, mask_empty_slots=True)
+    masked(full)
+    masked.set_weights(model.get_weights())
+    _, masked_attention = (_np(x) for x in masked(full, return_attention=True))
+    n = _slot_counts(full)
+    for b in range(2):
+        # the masked model spreads all weight over the filled slots, the unmasked one keeps some for empty slots
+        assert attention[b, 0, n[b]:].sum() > 0
+        np.testing.assert_allclose(
+            attention[b, 0, : n[b]] / attention[b, 0, : n[b]].sum(), masked_attention[b, 0, : n[b]], rtol=1e-5
+        )
 
 
 def _word_embedding_matrices(model):
@@ -143,7 +169,7 @@ def test_linear_start_can_be_chosen_per_call():
 
 
 def test_masked_slots_get_zero_attention_with_content_elsewhere():
-    model = _model()
+    model = _model(mask_empty_slots=True)
     inputs = _inputs()
     inputs["story"][:, 3:] = 0
     _, attention = model(inputs, return_attention=True)
@@ -166,7 +192,7 @@ def test_predictions_do_not_depend_on_padding(options):
     more_slots = dict(inputs, story=np.pad(inputs["story"], [(0, 0), (0, MEMORY - 8), (0, 0)]))
     more_logits, more_attention = (_np(x) for x in model(more_slots, return_attention=True))
     np.testing.assert_allclose(more_logits, logits, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(more_attention[:, :, :8], attention, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(more_attention[:, :, :8], attention[:, :, :8], rtol=1e-5, atol=1e-6)
 
     # the same story inside a larger batch of other stories
     others = _inputs(batch=5, slots=8, seed=9)
