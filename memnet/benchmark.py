@@ -208,7 +208,7 @@ def write_report(out_dir, model: str, protocol: str) -> Path:
         "",
         f"- command: `{info.get('command')}`",
         f"- git commit: `{info.get('git_commit')}`",
-        f"- runs per task: {info.get('runs')} (best by training error); epochs: {info.get('linear_start_epochs')} "
+        f"- runs per task: {info.get('runs')} (best by training error, ties by validation error); epochs: {info.get('linear_start_epochs')} "
         f"linear start + {info.get('epochs')}",
         f"- wall time: {info.get('wall_seconds')} s ({_minutes(info.get('wall_seconds'))}), finished {info.get('finished')}",
         f"- machine: {_machine_text(info.get('machine', {}))}",
