@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import time
 from pathlib import Path
@@ -218,3 +219,38 @@ def test_stories_are_as_long_as_the_real_ones(task):
     real = _statements_per_question((REAL_EN / info.file_name("train")).read_text(encoding="utf-8").splitlines())
     generated = _statements_per_question(generate_task(task, 1000, seed=0))
     assert generated == pytest.approx(real, rel=0.15)
+
+
+def _questions_with_support(task: int, n: int = 1000):
+    """(question, its supporting statements' events) for every question of a generated task."""
+    for story in generate_stories(task, n, seed=0):
+        events = {line.line_id: line.event for line in story if isinstance(line, ev.Statement)}
+        for line in story:
+            if isinstance(line, ev.Question):
+                yield line, [events[i] for i in line.supporting]
+
+
+def test_task_4_asks_as_the_real_files_do():
+    # Real task 4 answers every question with the subject of a stated fact: "A is north of B" is asked
+    # as "What is north of B?" or "What is B south of?" (measured on the real training file: 1000 of 1000).
+    from memnet.generate.lexicon import OPPOSITE_RELATION
+
+    for question, (fact,) in _questions_with_support(4):
+        query = question.query
+        assert question.answer == fact.subject
+        if query.subject is None:
+            assert (query.relation, query.obj) == (fact.relation, fact.obj)
+        else:
+            assert (query.relation, query.subject) == (OPPOSITE_RELATION[fact.relation], fact.obj)
+
+
+def test_task_2_asks_about_carried_objects_only_after_their_carrier_moved():
+    # In the real file the supporting facts are (drop, the move before it) or (take, a move after it).
+    kinds = collections.Counter()
+    for question, (first, second) in _questions_with_support(2):
+        assert isinstance(second, ev.Move)
+        assert isinstance(first, (ev.Take, ev.Drop))
+        support_order = question.supporting[0] < question.supporting[1]
+        assert support_order == isinstance(first, ev.Take)  # taking before the move; dropping after it
+        kinds[type(first).__name__] += 1
+    assert kinds["Drop"] > kinds["Take"]  # most real questions are about dropped objects (70.5%)

@@ -119,9 +119,30 @@ def _is_actor_in(yes_probability: float, maybe_probability: float = 0.0):
     return ask
 
 
-def _where_is_object(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
-    located = {obj: world.object_location(obj) for obj in world.objects}
-    return [(ev.WhereIsObject(obj), found[0], found[1]) for obj, found in located.items() if found is not None]
+def _where_is_object(prefer_dropped: float):
+    """Questions about where an object is, as in the real task 2.
+
+    A carried object is asked about once its carrier has moved with it (supporting facts: the
+    taking, then the move), never when its place is only known from a move before the taking; a
+    dropped one, from the move before the drop. When both kinds can be asked, a dropped object is
+    chosen with probability ``prefer_dropped``.
+    """
+
+    def ask(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
+        located = {obj: world.object_location(obj) for obj in world.objects}
+        carried, dropped = [], []
+        for obj, found in located.items():
+            if found is None:
+                continue
+            if world.holder[obj] is None:
+                dropped.append((ev.WhereIsObject(obj), found[0], found[1]))
+            elif found[1][1] > found[1][0]:
+                carried.append((ev.WhereIsObject(obj), found[0], found[1]))
+        if carried and dropped:
+            return dropped if rng.random() < prefer_dropped else carried
+        return carried + dropped
+
+    return ask
 
 
 def _where_was_object_before(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
@@ -175,7 +196,7 @@ def story_single_supporting_fact(rng, params, writer):
 
 
 def story_two_supporting_facts(rng, params, writer):
-    return _household_story(rng, params, writer, _where_is_object)
+    return _household_story(rng, params, writer, _where_is_object(params.get("prefer_dropped", 0.5)))
 
 
 def story_three_supporting_facts(rng, params, writer):
@@ -251,22 +272,25 @@ def story_two_arg_relations(rng, params, writer):
     row = rng.sample(params["places"], 3)
     story = StoryBuilder(writer)
     facts = []
-    for nearer, farther in ((row[0], row[1]), (row[1], row[2])):
-        if rng.random() < 0.5:
-            facts.append(ev.Relation(nearer, first_direction, farther))
+    # Each fact names the outer place first with probability outer_subject (measured from the
+    # real files: 64.5%, so that both facts share the middle place as object in 42% of stories).
+    outer_first = [rng.random() < params.get("outer_subject", 0.5) for _ in range(2)]
+    for (outer, middle), first in zip(((row[0], row[1]), (row[2], row[1])), outer_first):
+        direction = first_direction if outer == row[0] else OPPOSITE_RELATION[first_direction]
+        if first:
+            facts.append(ev.Relation(outer, direction, middle))
         else:
-            facts.append(ev.Relation(farther, OPPOSITE_RELATION[first_direction], nearer))
+            facts.append(ev.Relation(middle, OPPOSITE_RELATION[direction], outer))
     rng.shuffle(facts)
     lines = [story.say(fact) for fact in facts]
     asked = rng.randrange(2)
     fact = facts[asked]
-    # Ask with the stated relation or its opposite, for either of its two arguments.
-    relation, subject, obj = (fact.relation, fact.subject, fact.obj) if rng.random() < 0.5 else (
-        OPPOSITE_RELATION[fact.relation], fact.obj, fact.subject)
+    # The answer is always the fact's subject, as in the real files: "A is north of B" is asked as
+    # "What is north of B?" (the stated direction) or "What is B south of?" (the opposite one).
     if rng.random() < 0.5:
-        story.ask(ev.WhatIsInDirection(relation, obj=obj), subject, (lines[asked],))
+        story.ask(ev.WhatIsInDirection(fact.relation, obj=fact.obj), fact.subject, (lines[asked],))
     else:
-        story.ask(ev.WhatIsInDirection(relation, subject=subject), obj, (lines[asked],))
+        story.ask(ev.WhatIsInDirection(OPPOSITE_RELATION[fact.relation], subject=fact.obj), fact.subject, (lines[asked],))
     return story.lines
 
 
