@@ -8,8 +8,16 @@ import subprocess
 from pathlib import Path
 
 
+# The files that make a result: a change elsewhere (results being written, the README) is not "dirty".
+CODE_PATHS = (":/memnet", ":/tasks", ":/pyproject.toml")
+
+
 def git_commit(path=None) -> str | None:
-    """The commit of the git checkout holding ``path`` (memnet's own source by default), if any."""
+    """The commit of the git checkout holding ``path`` (memnet's own source by default), if any.
+
+    ``-dirty`` is appended when memnet's code (``memnet/``, ``tasks/``, ``pyproject.toml``) differs
+    from that commit.
+    """
     path = Path(path or __file__).resolve()
     try:
         out = subprocess.run(
@@ -21,7 +29,8 @@ def git_commit(path=None) -> str | None:
     commit = out.stdout.strip()
     try:
         dirty = subprocess.run(
-            ["git", "-C", str(path.parent if path.is_file() else path), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(path.parent if path.is_file() else path), "status", "--porcelain", "--untracked-files=no",
+             "--", *CODE_PATHS],
             capture_output=True, text=True, timeout=10, check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):

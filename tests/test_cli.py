@@ -301,3 +301,25 @@ def test_broken_run_folders_raise_run_dir_error(trained_run, tmp_path):
     (bad_config / "config.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(RunDirError, match="config.json"):
         memnet.load(bad_config)
+
+
+def test_a_result_is_dirty_only_when_memnet_code_differs_from_the_commit(tmp_path):
+    import subprocess
+
+    from memnet.provenance import git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "memnet").mkdir()
+    (tmp_path / "memnet" / "model.py").write_text("x = 1\n")
+    (tmp_path / "README.md").write_text("results\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init")
+    clean = git_commit(tmp_path)
+    assert clean and not clean.endswith("-dirty")
+    (tmp_path / "README.md").write_text("new results\n")  # results and docs being written: still clean
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "memnet" / "model.py").write_text("x = 2\n")  # the code changed
+    assert git_commit(tmp_path) == clean + "-dirty"
