@@ -81,7 +81,7 @@ def run_protocol(
 
     from memnet.experiment import build_model, default_settings, evaluate_splits, prepare_data
     from memnet.provenance import git_commit, machine
-    from memnet.training import train_best_of
+    from memnet.training import model_training_config, train_best_of
 
     spec = get_protocol(protocol)
     data_dir = Path(data_root) / spec.subset
@@ -95,6 +95,7 @@ def run_protocol(
     out_dir = Path(out_dir)
     stem = f"{model}-{protocol}"
     rows: list[dict] = []
+    trained_with = None
     start = time.perf_counter()
     commit = git_commit()  # the code that produces these results, recorded before it runs
     for group in groups:
@@ -118,6 +119,7 @@ def run_protocol(
             runs=runs,
             seed=seed,
         )
+        trained_with = model_training_config(best.model, config)  # after the model's own hook (e.g. no linear start)
         seconds = time.perf_counter() - group_start
         for task, errors in evaluate_splits(best.model, data).items():
             row = {"task": task, **errors, "best_run_seed": best.seed, "seconds": round(seconds / len(group), 1), "note": ""}
@@ -133,8 +135,8 @@ def run_protocol(
             "data_dir": str(data_dir),
             "train_dir": str(train_dir),
             "runs": runs,
-            "epochs": config.epochs if groups else None,
-            "linear_start_epochs": config.linear_start_epochs if groups else None,
+            "epochs": trained_with.epochs if trained_with else None,
+            "linear_start_epochs": trained_with.linear_start_epochs if trained_with else None,
             "seed": seed,
             "command": command,
             "git_commit": commit,
@@ -147,10 +149,14 @@ def run_protocol(
     return out_dir / f"{stem}.csv"
 
 
+CSV_COLUMNS = ("task", "train_error", "valid_error", "test_error", "best_run_seed", "seconds", "note")
+
+
 def _write_rows(rows, path: Path) -> None:
     import pandas as pd
 
-    frame = pd.DataFrame(rows).sort_values("task")
+    # the same columns whatever ran (a protocol whose only task is missing still has test_error)
+    frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS)).sort_values("task")
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
 

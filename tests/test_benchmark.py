@@ -1,0 +1,33 @@
+"""The benchmark runner (``memnet bench protocol``): its files, its provenance, and missing data."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from conftest import babi_dir
+from memnet.benchmark import readme_results, run_protocol
+
+
+def test_protocol_writes_csv_json_and_report_with_the_settings_the_model_trained_with(tmp_path):
+    root = babi_dir("en").parent
+    csv = run_protocol("1k-per-task", root, model="readwrite", runs=1, epochs=1, tasks=[1], out_dir=tmp_path, command="test")
+    frame = pd.read_csv(csv)
+    assert list(frame["task"]) == [1]
+    assert {"train_error", "valid_error", "test_error"} <= set(frame.columns)
+    assert 0.0 <= float(frame["test_error"][0]) <= 100.0
+    info = json.loads((tmp_path / "readwrite-1k-per-task.json").read_text(encoding="utf-8"))
+    # readwrite trains without linear start (its own training hook): the record says so
+    assert (info["epochs"], info["linear_start_epochs"], info["runs"]) == (1, 0, 1)
+    assert info["command"] == "test" and info["machine"]["cores"] >= 1
+    report = (tmp_path / "readwrite-1k-per-task.md").read_text(encoding="utf-8")
+    assert "| 1 | single-supporting-fact |" in report and "command: `test`" in report
+    assert "readwrite | 1k-per-task | 1 |" in readme_results(tmp_path)
+
+
+def test_a_task_without_its_training_file_is_reported_not_run(tmp_path):
+    root = babi_dir("en-10k").parent
+    csv = run_protocol("10k-per-task", root, runs=1, epochs=1, tasks=[3], out_dir=tmp_path)
+    row = pd.read_csv(csv).iloc[0]
+    assert row["task"] == 3 and "not run" in row["note"] and pd.isna(row["test_error"])
