@@ -16,6 +16,7 @@ The protocol (``../shared/REFERENCE.md``, checked against the authors' Matlab co
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -404,8 +405,8 @@ class RunResult:
 
     def selection_key(self) -> tuple[float, float]:
         """Lowest training error first (the paper's rule); ties, common on 1k tasks, go to the lower validation error."""
-        valid = self.valid_error if self.valid_error == self.valid_error else float("inf")  # NaN: no validation set
-        return (self.train_error, valid)
+        no_validation = math.isnan(self.valid_error)
+        return (self.train_error, float("inf") if no_validation else self.valid_error)
 
 
 def train_best_of(

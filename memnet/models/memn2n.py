@@ -161,13 +161,11 @@ class MemN2N(keras.Model):
 
     def pad_to_memory_size(self, story):
         """Add empty slots up to ``memory_size``: the number of empty slots is part of the model when they are attended."""
-        slots = ops.shape(story)[1]
-        if isinstance(slots, int):
-            missing = max(0, self.memory_size - slots)
-            return story if missing == 0 else ops.pad(story, [[0, 0], [0, missing], [0, 0]])
-        # slots unknown until run time (a function traced for any story size)
         shape = ops.shape(story)
-        empty = ops.zeros((shape[0], ops.maximum(self.memory_size - slots, 0), shape[2]), dtype=story.dtype)
+        missing = self.memory_size - shape[1]  # a tensor when traced for any story size
+        if isinstance(missing, int) and missing <= 0:
+            return story
+        empty = ops.zeros((shape[0], ops.maximum(missing, 0), shape[2]), dtype=story.dtype)
         return ops.concatenate([story, empty], axis=1)
 
     def call(self, inputs, training=False, return_attention=False, linear_start=None):
