@@ -175,8 +175,19 @@ def _about_latest_gift(question_weights: dict[str, float]):
     return ask
 
 
-def _carried(count: bool):
+def _carried(count: bool, latest_handler: float = 0.0, giver: float = 0.5):
+    """Questions about what (or how many things) an actor carries.
+
+    With probability ``latest_handler`` the question is about whoever took, dropped or gave
+    something last (after a gift, the giver with probability ``giver``), as in most real task 7
+    questions; otherwise about any actor who has handled an object.
+    """
+
     def ask(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
+        if world.latest_handlers and latest_handler > 0 and rng.random() < latest_handler:
+            handlers = world.latest_handlers
+            actor = handlers[0] if len(handlers) == 1 or rng.random() < giver else handlers[1]
+            return [about(world, actor)]
         return [about(world, actor) for actor in world.actors if world.handling_lines[actor]]
 
     def about(world: HouseholdWorld, actor: str) -> Candidate:
@@ -212,7 +223,8 @@ def story_yes_no_questions(rng, params, writer):
 
 
 def story_counting(rng, params, writer):
-    return _household_story(rng, params, writer, _carried(count=True))
+    return _household_story(rng, params, writer, _carried(
+        count=True, latest_handler=params.get("ask_latest_handler", 0.0), giver=params.get("ask_giver", 0.5)))
 
 
 def story_lists_sets(rng, params, writer):
@@ -356,31 +368,48 @@ def story_basic_deduction(rng, params, writer):
 # --- Task 16: basic induction ---------------------------------------------------------------------
 
 
+def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
+    """One key of ``weights``, drawn with the odds its values give."""
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
 def story_basic_induction(rng, params, writer):
-    """Animals of a species share a colour; from examples, induce the colour of a new animal."""
-    color_of_species = {kind: rng.choice(params["colors"]) for kind in params["species"]}
+    """Animals of a species share a colour; from examples, induce the colour of a new animal.
+
+    Shaped like the real files (measured on the en training set): the asked animal shares its
+    species with 1, 3 or 4 of the four examples (``shared_species_weights``); when several share it
+    they disagree on its colour with ``disagree_probability``, and the answer is the colour of the
+    latest-introduced one; the asked animal's "is a" is the statement ``asked_line_weights`` lines
+    from the end (the last one in a third of the real stories).
+    """
     names = rng.sample(params["names"], len(params["names"]))
     asked, examples = names[0], names[1:]
-    kind_of = {name: rng.choice(params["species"]) for name in examples}
-    kind_of[asked] = rng.choice([kind_of[name] for name in examples])
-    # Each example's species comes before its colour; otherwise the order is random. The asked
-    # animal's colour is never said. (Unlike the real task, colours never contradict each other.)
-    pending = {name: [ev.IsA(name, kind_of[name]), ev.HasColor(name, color_of_species[kind_of[name]])]
-               for name in examples}
-    pending[asked] = [ev.IsA(asked, kind_of[asked])]
-    story = StoryBuilder(writer)
-    isa_line, color_line = {}, {}
+    asked_kind = rng.choice(params["species"])
+    shared = int(_weighted(rng, params["shared_species_weights"]))
+    other_kinds = [kind for kind in params["species"] if kind != asked_kind]
+    kind_of = {name: asked_kind if i < shared else rng.choice(other_kinds) for i, name in enumerate(examples)}
+    color_of_species = {kind: rng.choice(params["colors"]) for kind in params["species"]}
+    color_of = {name: color_of_species[kind_of[name]] for name in examples}
+    if shared > 1 and rng.random() < params["disagree_probability"]:
+        while len({color_of[name] for name in examples[:shared]}) == 1:
+            for name in examples[:shared]:
+                color_of[name] = rng.choice(params["colors"])
+    # Each example's species comes before its colour; otherwise the order is random.
+    pending = {name: [ev.IsA(name, kind_of[name]), ev.HasColor(name, color_of[name])] for name in examples}
+    facts = []
     while pending:
         name = rng.choice(sorted(pending))
-        fact = pending[name].pop(0)
-        (isa_line if isinstance(fact, ev.IsA) else color_line)[name] = story.say(fact)
+        facts.append(pending[name].pop(0))
         if not pending[name]:
             del pending[name]
-    asked_line = isa_line[asked]
-    # The supporting example is the latest-introduced animal of the same species.
-    example = max((name for name in examples if kind_of[name] == kind_of[asked]), key=isa_line.get)
-    story.ask(ev.WhatColor(asked), color_of_species[kind_of[asked]],
-              (asked_line, isa_line[example], color_line[example]))
+    from_end = int(_weighted(rng, params["asked_line_weights"]))
+    facts.insert(len(facts) + 1 - from_end, ev.IsA(asked, asked_kind))
+    story = StoryBuilder(writer)
+    isa_line, color_line = {}, {}
+    for fact in facts:
+        (isa_line if isinstance(fact, ev.IsA) else color_line)[fact.name] = story.say(fact)
+    example = max((name for name in examples if kind_of[name] == asked_kind), key=isa_line.get)
+    story.ask(ev.WhatColor(asked), color_of[example], (isa_line[asked], isa_line[example], color_line[example]))
     return story.lines
 
 

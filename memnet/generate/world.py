@@ -52,6 +52,7 @@ class HouseholdWorld:
         self.carrying: dict[str, list[str]] = {actor: [] for actor in self.actors}
         self.handling_lines: dict[str, list[int]] = {actor: [] for actor in self.actors}
         self.latest_gift: tuple[int, ev.Give] | None = None
+        self.latest_handlers: tuple[str, ...] = ()  # who took, dropped or gave last (giver first)
         self.previous_line: int | None = None  # the line a pronoun sentence refers back to
 
     # --- proposing actions ------------------------------------------------------------------------
@@ -141,6 +142,7 @@ class HouseholdWorld:
                 self.holder[obj], self.floor_place[obj] = actor, None
                 self.carrying[actor].append(obj)
                 self.handling_lines[actor].append(line_id)
+                self.latest_handlers = (actor,)
                 self.object_line[obj] = line_id
                 self.dropped_at[obj] = None
                 self.moves_while_carried[obj] = []
@@ -148,6 +150,7 @@ class HouseholdWorld:
                 self.holder[obj], self.floor_place[obj] = None, self.true_place[actor]
                 self.carrying[actor].remove(obj)
                 self.handling_lines[actor].append(line_id)
+                self.latest_handlers = (actor,)
                 self.object_line[obj] = line_id
                 known = self.knowledge[actor]
                 located = known is not None and known[0] == "at"
@@ -161,6 +164,7 @@ class HouseholdWorld:
                 self.object_line[obj] = line_id
                 self.moves_while_carried[obj] = []
                 self.latest_gift = (line_id, event)
+                self.latest_handlers = (giver, receiver)
             case _:
                 raise TypeError(f"the household world has no event {event!r}")
         self.previous_line = line_id
