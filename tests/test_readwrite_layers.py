@@ -178,6 +178,25 @@ def test_memory_cell_masked_steps_leave_the_memory_unchanged():
     assert not _np(written)[0].any() and not np.allclose(_np(new)[1], memory[1])
 
 
+def test_memory_cell_push_keeps_the_latest_inputs_newest_first():
+    cell = MemoryCell(slots=3, width=4, push=True)
+    cell.build((None, 4))
+    memory = _random(2, 3, 4)
+    s = _random(2, 4)
+    new, weights = cell.step(s, memory)
+    w = _np(weights)
+    assert np.allclose(w[:, 0], 1.0)  # the input always gets the first slot, in full
+    keys, shifted = _np(cell.keys), np.concatenate([np.zeros((2, 1, 4), "float32"), memory[:, :-1]], axis=1)
+    g = 1 / (1 + np.exp(-np.einsum("bw,bsw->bs", s, shifted + keys)))  # content gates on the shifted memory
+    np.testing.assert_allclose(w[:, 1:], g[:, 1:], rtol=1e-5, atol=1e-6)
+    candidate = np.tanh(shifted @ _np(cell.memory_kernel) + keys @ _np(cell.key_kernel)
+                        + (s @ _np(cell.input_kernel) + _np(cell.bias))[:, None])
+    expected = (1 - w[:, :, None]) * shifted + w[:, :, None] * candidate  # the oldest slot fell off
+    np.testing.assert_allclose(_np(new), expected, rtol=1e-5, atol=1e-6)
+    kept, _ = cell.step(s, memory, step_mask=np.array([False, True]))
+    np.testing.assert_array_equal(_np(kept)[0], memory[0])  # a masked step does not push
+
+
 def test_memory_cell_can_read_as_it_writes_and_address_by_softmax():
     cell = MemoryCell(slots=5, width=4, addressing="softmax", similarity="cosine", output_mode="read")
     reads = keras.layers.RNN(cell, return_sequences=True)(_random(2, 3, 7))  # input size 7 != width
@@ -196,6 +215,7 @@ def test_memory_cell_can_read_as_it_writes_and_address_by_softmax():
         MemoryRead(),
         MemoryWrite(gated=True),
         MemoryCell(slots=3, width=4, addressing="softmax", erase="none", normalize=True, output_mode="read"),
+        MemoryCell(slots=3, width=4, push=True),
     ],
     ids=lambda layer: type(layer).__name__,
 )

@@ -75,6 +75,38 @@ def test_retention_is_exact_for_interpolating_writes():
     assert _np(sentence_attention(write, np.full((2, 1, 3), 1 / 3, "float32"))).shape == (2, 2, 5)
 
 
+def test_retention_with_push_follows_each_slot_as_it_moves_down():
+    """Simulate pushing memory (padding in the middle, more sentences than slots); c must be exact."""
+    rng = np.random.default_rng(3)
+    slots, real = 3, np.array([True, True, False, True, True, True])
+    write = rng.random((1, 6, slots)).astype("float32")
+    write[0, real, 0] = 1.0
+    write[0, ~real] = 0.0  # padding: no push, no write
+    candidates = rng.normal(size=(6,)).astype("float32")
+    memory = np.zeros(slots)
+    for t in np.flatnonzero(real):
+        memory = np.concatenate([[0.0], memory[:-1]])
+        memory = (1 - write[0, t]) * memory + write[0, t] * candidates[t]
+    shares = _np(retention(write, push=True))
+    np.testing.assert_allclose(np.einsum("bts,t->bs", shares, candidates)[0], memory, rtol=1e-5, atol=1e-6)
+    assert not shares[0, :2].any()  # the first two sentences were pushed out of the 3 slots
+
+
+def test_push_model_keeps_one_slot_per_sentence_and_streams():
+    model = ReadWriteMemory(VOCAB, memory_size=6, embedding_dim=8, hops=2, push=True)
+    assert model.slots == 6 and model.cell.push
+    inputs = _inputs()
+    logits, attention = model(inputs, return_attention=True)
+    assert attention.shape == (3, 3, 7) and not _np(attention)[1, :, 4:].any()
+    # the newest sentence is in slot 0 and nearly wholly there (only later writes could revise it)
+    shares = _np(model.memory_attention(inputs)["retention"])
+    assert shares[0, 6, 0] == pytest.approx(1.0) and not shares[0, 0].any()  # 7 sentences, 6 slots
+    whole, _ = model.write_story(inputs["story"])
+    memory, _ = model.write_story(inputs["story"][:, :3])
+    memory, _ = model.write_story(inputs["story"][:, 3:], memory=memory)
+    np.testing.assert_allclose(_np(memory), _np(whole), rtol=1e-5, atol=1e-6)
+
+
 def test_writing_a_story_in_pieces_equals_writing_it_whole():
     model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8)
     story = _inputs(sentences=9)["story"]
@@ -86,7 +118,7 @@ def test_writing_a_story_in_pieces_equals_writing_it_whole():
 
 
 def test_save_and_load_in_safe_mode_give_the_same_outputs(tmp_path):
-    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2, encoding="bow", addressing="softmax")
+    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2, encoding="bow", addressing="softmax", push=True)
     inputs = _inputs()
     logits, attention = model(inputs, return_attention=True)
     model.save(tmp_path / "rw.keras")

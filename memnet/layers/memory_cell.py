@@ -38,6 +38,12 @@ class MemoryCell(keras.layers.Layer):
     * ``"read"``: a read of the new memory addressed by the input (softmax over dot products),
       ``[batch, width]``: the cell both writes and reads at every step.
 
+    With ``push=True`` each step first shifts the memory down by one slot (the last slot falls
+    off) and writes the input in full into the freed first slot (``w_0 = 1``; its old content is
+    zero), while the content-addressed gates update the other slots: the memory holds the latest
+    ``slots`` inputs in order, newest first, as MemN2N's memory does, and can still revise them
+    (the slot keys then say how recent a slot is, like MemN2N's temporal encoding).
+
     With ``erase="full"`` a slot keeps the fraction ``1 - w_i`` of its old content at each write,
     so the write weights of all steps say exactly how much of the final memory each input wrote
     (``ReadWriteMemory`` turns that into per-sentence attention).
@@ -52,6 +58,7 @@ class MemoryCell(keras.layers.Layer):
         normalize: rescale each slot to unit norm after every write.
         activation: of the candidate content (default ``"tanh"``).
         output_mode: ``"write_weights"`` (default) or ``"read"``.
+        push: write every input into a new first slot, shifting the others down (see above).
         kernel_initializer: of the matrices (default N(0, 0.1)).
 
     Example:
@@ -74,6 +81,7 @@ class MemoryCell(keras.layers.Layer):
         normalize=False,
         activation="tanh",
         output_mode="write_weights",
+        push=False,
         kernel_initializer=None,
         **kwargs,
     ):
@@ -91,6 +99,7 @@ class MemoryCell(keras.layers.Layer):
         self.normalize = bool(normalize)
         self.activation = keras.activations.get(activation)
         self.output_mode = output_mode
+        self.push = bool(push)
         self.kernel_initializer = keras.initializers.get(
             kernel_initializer or keras.initializers.RandomNormal(stddev=0.1)
         )
@@ -113,6 +122,7 @@ class MemoryCell(keras.layers.Layer):
             normalize=self.normalize,
             activation=keras.activations.serialize(self.activation),
             output_mode=self.output_mode,
+            push=self.push,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )
         return config
@@ -146,9 +156,14 @@ class MemoryCell(keras.layers.Layer):
 
         Examples whose ``step_mask`` is False keep their memory and get zero write weights.
         """
+        old_memory = memory
+        if self.push:  # make room: every slot moves down one, the first is empty
+            memory = ops.concatenate([ops.zeros_like(memory[:, :1]), memory[:, :-1]], axis=1)
         key = inputs if self.input_key is None else ops.matmul(inputs, self.input_key)
         addressed = memory if self.keys is None else memory + self.keys[None]
         weights = self.address(key, addressed)  # [batch, slots]
+        if self.push:  # the input always goes into the first slot, in full
+            weights = ops.concatenate([ops.ones_like(weights[:, :1]), weights[:, 1:]], axis=1)
         candidate = ops.matmul(memory, self.memory_kernel) + (ops.matmul(inputs, self.input_kernel) + self.bias)[:, None, :]
         if self.keys is not None:
             candidate = candidate + ops.matmul(self.keys, self.key_kernel)[None]
@@ -164,7 +179,7 @@ class MemoryCell(keras.layers.Layer):
             new = new / ops.sqrt(ops.sum(ops.square(new), axis=-1, keepdims=True) + 1e-6)
         if step_mask is not None:
             step_mask = ops.cast(step_mask, "bool")
-            new = ops.where(step_mask[:, None, None], new, memory)
+            new = ops.where(step_mask[:, None, None], new, old_memory)
             weights = ops.where(step_mask[:, None], weights, ops.zeros_like(weights))
         return new, weights
 

@@ -54,10 +54,14 @@ class ReadWriteMemory(keras.Model):
         vocabulary_size: number of word ids (0 is padding); also the number of answer classes.
         memory_size: the most recent sentences the data keeps (the model itself reads any number).
         embedding_dim: size of the word embeddings, sentence vectors and memory slots.
-        slots: number of memory slots (EntNet: 20).
+        slots: number of memory slots (default: ``memory_size`` with ``push``, else 20 as in EntNet).
         hops: number of reads (EntNet: 1).
         encoding: ``"position"`` or ``"bow"`` sentence encoding.
         addressing: write addressing, ``"sigmoid"`` (EntNet's independent gates) or ``"softmax"``.
+        push: every sentence gets a new first slot and the older ones shift down (``MemoryCell(push=True)``):
+            the memory keeps the latest ``slots`` sentences, newest first, like MemN2N's, and the
+            content-addressed writes revise them. The slot keys then act as MemN2N's temporal
+            encoding. Without it (EntNet) sentences are merged into a few slots.
         seed: unused (the model has no noise); kept so that every memnet model takes it.
 
     Example:
@@ -74,10 +78,11 @@ class ReadWriteMemory(keras.Model):
         vocabulary_size,
         memory_size=50,
         embedding_dim=20,
-        slots=20,
+        slots=None,
         hops=3,
         encoding="position",
         addressing="sigmoid",
+        push=False,
         seed=None,
         **kwargs,
     ):
@@ -87,7 +92,8 @@ class ReadWriteMemory(keras.Model):
         self.vocabulary_size = int(vocabulary_size)
         self.memory_size = int(memory_size)
         self.embedding_dim = int(embedding_dim)
-        self.slots = int(slots)
+        self.push = bool(push)
+        self.slots = int(slots if slots is not None else (self.memory_size if self.push else 20))
         self.hops = int(hops)
         self.encoding = encoding
         self.addressing = addressing
@@ -95,7 +101,7 @@ class ReadWriteMemory(keras.Model):
         init = keras.initializers.RandomNormal(stddev=0.1)
 
         self.encoder = SentenceEncoder(vocabulary_size, embedding_dim, encoding=encoding, name="embedding")
-        self.cell = MemoryCell(self.slots, self.embedding_dim, addressing=addressing, name="memory_cell")
+        self.cell = MemoryCell(self.slots, self.embedding_dim, addressing=addressing, push=self.push, name="memory_cell")
         self.writer = keras.layers.RNN(
             self.cell, return_sequences=True, return_state=True, zero_output_for_mask=True, name="writer"
         )
@@ -114,6 +120,7 @@ class ReadWriteMemory(keras.Model):
             hops=self.hops,
             encoding=self.encoding,
             addressing=self.addressing,
+            push=self.push,
             seed=self.seed,
         )
         return config
@@ -192,7 +199,7 @@ class ReadWriteMemory(keras.Model):
         memory, write_weights = self.write_story(inputs["story"], training=training)
         logits, read_weights = self.answer(memory, inputs["question"])
         if return_attention:
-            return logits, sentence_attention(write_weights, read_weights)
+            return logits, sentence_attention(write_weights, read_weights, push=self.push)
         return logits
 
     def memory_attention(self, inputs):
@@ -205,24 +212,37 @@ class ReadWriteMemory(keras.Model):
         """
         memory, write_weights = self.write_story(inputs["story"])
         _, read_weights = self.answer(memory, inputs["question"])
-        return {"write": write_weights, "read": read_weights, "retention": retention(write_weights)}
+        return {"write": write_weights, "read": read_weights, "retention": retention(write_weights, push=self.push)}
 
 
-def retention(write_weights):
-    """``c_ti = g_i(t) * prod_{t' > t} (1 - g_i(t'))`` from write weights ``[batch, sentences, slots]``.
+def retention(write_weights, push=False):
+    """``c_ti``, the share of final slot ``i`` written by sentence ``t``, ``[batch, sentences, slots]``.
 
-    With interpolating writes (``MemoryCell(erase="full")``) the final slot ``i`` is
-    ``sum_t c_ti a_i(t)`` (plus what is left of the initial memory): ``c`` is exact.
+    From write weights ``[batch, sentences, slots]`` (``MemoryCell(erase="full")``, whose writes
+    interpolate): ``c_ti = g_i(t) * prod_{t' > t} (1 - g_i(t'))``, where ``g_i(t)`` is the write
+    weight sentence ``t`` gave the slot that ends up as slot ``i``. Without ``push`` that is always
+    slot ``i``; with ``push`` it is slot ``i - p`` at a step followed by ``p`` more pushes (each
+    real sentence pushes once: its weight on the first slot is 1, on padding 0). Sentences pushed
+    out of the memory get 0 everywhere.
     """
+    if push:
+        slots = ops.shape(write_weights)[-1]
+        pushes = write_weights[:, :, 0]  # [batch, sentences]: 1 per real sentence
+        pushes_after = ops.flip(ops.cumsum(ops.flip(pushes, axis=1), axis=1), axis=1) - pushes
+        source = ops.arange(slots, dtype=write_weights.dtype)[None, None, :] - pushes_after[:, :, None]
+        source = ops.cast(ops.round(source), "int32")  # [batch, sentences, final slot]
+        inside = ops.logical_and(source >= 0, source < slots)
+        gathered = ops.take_along_axis(write_weights, ops.clip(source, 0, slots - 1), axis=2)
+        write_weights = ops.where(inside, gathered, ops.zeros_like(gathered))
     keep = 1.0 - write_weights
     later = ops.concatenate([keep[:, 1:], ops.ones_like(keep[:, :1])], axis=1)  # keep at t + 1
     survives = ops.flip(ops.cumprod(ops.flip(later, axis=1), axis=1), axis=1)  # prod over t' > t
     return write_weights * survives
 
 
-def sentence_attention(write_weights, read_weights):
+def sentence_attention(write_weights, read_weights, push=False):
     """Per-sentence maps ``[batch, hops + 1, sentences]``: each read's share per sentence, then "stored"."""
-    shares = retention(write_weights)  # [batch, sentences, slots]
+    shares = retention(write_weights, push=push)  # [batch, sentences, slots]
     reads = ops.einsum("bhs,bts->bht", read_weights, shares)
     stored = ops.mean(shares, axis=-1)[:, None, :]
     return ops.concatenate([reads, stored], axis=1)
