@@ -321,3 +321,27 @@ def test_task_7_asks_about_the_latest_handler_and_answers_like_the_real_files():
     assert abs(gifts / statements - real_gifts / real_statements) < 0.02
     for answer in ("none", "one", "two"):
         assert abs(answers[answer] / 1000 - real_answers[answer] / sum(real_answers.values())) < 0.04, answer
+
+
+@needs_real_data
+def test_task_9_denies_the_place_the_story_last_gave_like_the_real_files():
+    # Real: every "X is not in P" that follows a statement placing X denies that very place (X has
+    # left it). A generator that only denied other places let MemN2N learn less from negation.
+    def denials(stories):
+        counts = collections.Counter()
+        for story in stories:
+            last = {}
+            for actor, place, negated in story:
+                if negated and actor in last and not last[actor][1]:
+                    counts["same" if last[actor][0] == place else "other"] += 1
+                last[actor] = (place, negated)
+        return counts
+
+    real = [[(line.split()[0], line.split()[-1].rstrip("."), " not " in line or " no longer " in line)
+             for line in story if "\t" not in line] for story in _real_stories(9)]
+    generated = [[(line.event.actor, line.event.place, isinstance(line.event, ev.NotIn)) if hasattr(line.event, "actor")
+                  else (line.event.actors[0], line.event.place, False)
+                  for line in story if isinstance(line, ev.Statement)] for story in generate_stories(9, 1000, seed=0)]
+    real_counts, counts = denials(real), denials(generated)
+    assert real_counts["same"] > 100 and real_counts["other"] == 0
+    assert counts["same"] > 100 and counts["other"] == 0

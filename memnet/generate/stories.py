@@ -69,7 +69,8 @@ def _household_story(rng: random.Random, params: dict, writer: SentenceWriter,
             before the next is drawn); by default ``statements_per_question`` random actions
             drawn with the task's ``action_weights``.
     """
-    world = HouseholdWorld(rng, params["actors"], params["places"], params.get("objects", ()))
+    world = HouseholdWorld(rng, params["actors"], params["places"], params.get("objects", ()),
+                           deny_known_place=params.get("deny_known_place", 0.0))
     story = StoryBuilder(writer)
     ask_probability = params.get("ask_probability", 1.0)
     if next_events is None:

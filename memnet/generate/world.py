@@ -27,10 +27,13 @@ class HouseholdWorld:
         actors: the cast ("Mary", "John", ...).
         places: the rooms they move between.
         objects: the things they can carry (may be empty).
+        deny_known_place: the chance that "X is not in P" denies the place the story last put X in
+            (X has then left for somewhere unstated); otherwise it names a place X is not in.
     """
 
-    def __init__(self, rng: random.Random, actors, places, objects=()):
+    def __init__(self, rng: random.Random, actors, places, objects=(), deny_known_place: float = 0.0):
         self.rng = rng
+        self.deny_known_place = float(deny_known_place)
         self.actors = list(actors)
         self.places = list(places)
         self.objects = list(objects)
@@ -107,6 +110,10 @@ class HouseholdWorld:
         if kind == "is_in":
             return ev.IsIn(actor, self.other_place(here))
         if kind == "not_in":
+            known = self.knowledge[actor]
+            denies = self.deny_known_place > 0 and known is not None and known[0] == "at"
+            if denies and rng.random() < self.deny_known_place:
+                return ev.NotIn(actor, known[1])
             return ev.NotIn(actor, self.other_place(here))
         if kind == "either_in":
             first, second = rng.sample(self.places, 2)
@@ -131,6 +138,8 @@ class HouseholdWorld:
                 self.knowledge[actor] = ("at", place)
                 self.knowledge_lines[actor] = (line_id,)
             case ev.NotIn(actor=actor, place=place):
+                if self.true_place[actor] == place:  # denies where X was: X has left, for a place not said
+                    self.true_place[actor] = self.other_place(place)
                 self.knowledge[actor] = ("not", place)
                 self.knowledge_lines[actor] = (line_id,)
             case ev.EitherIn(actor=actor, places=places):
