@@ -193,8 +193,12 @@ def test_memory_cell_push_keeps_the_latest_inputs_newest_first():
                         + (s @ _np(cell.input_kernel) + _np(cell.bias))[:, None])
     expected = (1 - w[:, :, None]) * shifted + w[:, :, None] * candidate  # the oldest slot fell off
     np.testing.assert_allclose(_np(new), expected, rtol=1e-5, atol=1e-6)
-    kept, _ = cell.step(s, memory, step_mask=np.array([False, True]))
+    kept, kept_weights = cell.step(s, memory, step_mask=np.array([False, True]))
     np.testing.assert_array_equal(_np(kept)[0], memory[0])  # a masked step does not push
+    assert not _np(kept_weights)[0].any()  # and writes nothing (retention(push=True) counts on it)
+    # from an empty memory only the new first slot is written: empty slots are never revised
+    w = _np(keras.layers.RNN(cell, return_sequences=True)(_random(2, 3, 4)))
+    assert np.allclose(w[:, :, 0], 1.0) and all(not w[:, t, t + 1:].any() for t in range(3))
 
 
 def test_memory_cell_can_read_as_it_writes_and_address_by_softmax():

@@ -92,15 +92,19 @@ def test_retention_with_push_follows_each_slot_as_it_moves_down():
     assert not shares[0, :2].any()  # the first two sentences were pushed out of the 3 slots
 
 
-def test_push_model_keeps_one_slot_per_sentence_and_streams():
+def test_push_model_keeps_one_slot_per_sentence_and_reads_empty_slots_as_zero():
     model = ReadWriteMemory(VOCAB, memory_size=6, embedding_dim=8, hops=2, push=True)
     assert model.slots == 6 and model.cell.push
     inputs = _inputs()
     logits, attention = model(inputs, return_attention=True)
     assert attention.shape == (3, 3, 7) and not _np(attention)[1, :, 4:].any()
-    # the newest sentence is in slot 0 and nearly wholly there (only later writes could revise it)
-    shares = _np(model.memory_attention(inputs)["retention"])
-    assert shares[0, 6, 0] == pytest.approx(1.0) and not shares[0, 0].any()  # 7 sentences, 6 slots
+    maps = model.memory_attention(inputs)
+    shares, read = _np(maps["retention"]), _np(maps["read"])
+    assert not shares[0, 0].any() and shares[0, 1:, 5].sum() > 0  # 7 sentences, 6 slots: the first fell out
+    # story 1 has 4 sentences: slots 4 and 5 stay empty, zero vectors to the read (equal scores)
+    memory, _ = model.write_story(inputs["story"][1:2])
+    assert not _np(memory)[0, 4:].any() and _np(memory)[0, :4].any(axis=-1).all()
+    np.testing.assert_allclose(read[1, :, 4], read[1, :, 5], rtol=1e-6)
     whole, _ = model.write_story(inputs["story"])
     memory, _ = model.write_story(inputs["story"][:, :3])
     memory, _ = model.write_story(inputs["story"][:, 3:], memory=memory)
@@ -117,8 +121,9 @@ def test_writing_a_story_in_pieces_equals_writing_it_whole():
     np.testing.assert_allclose(np.concatenate([_np(first), _np(second)], 1), _np(whole_weights), rtol=1e-5, atol=1e-6)
 
 
-def test_save_and_load_in_safe_mode_give_the_same_outputs(tmp_path):
-    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2, encoding="bow", addressing="softmax", push=True)
+@pytest.mark.parametrize("push", [False, True])
+def test_save_and_load_in_safe_mode_give_the_same_outputs(tmp_path, push):
+    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2, encoding="bow", addressing="softmax", push=push)
     inputs = _inputs()
     logits, attention = model(inputs, return_attention=True)
     model.save(tmp_path / "rw.keras")
@@ -192,6 +197,22 @@ def test_streaming_keeps_the_whole_story_beyond_memory_size(task1_run):
     with pytest.raises(UnknownWordError):
         session.tell("Mary went to the moon.")
     assert len(session) == 0  # nothing added
+
+
+def test_streaming_a_push_memory_equals_answering_the_whole_story():
+    examples = [e for e in load_task(babi_dir("en"), 1).train[:40] if len(e.story) >= 6]
+    vocab = Vocabulary.from_examples(examples)
+    qa = QuestionAnswerer(ReadWriteMemory(len(vocab), memory_size=50, embedding_dim=8, push=True, seed=1), vocab,
+                          {"memory_size": 50})
+    session = qa.stream()
+    assert session.incremental
+    story = examples[0].story
+    for count, sentence in enumerate(story, start=1):
+        session.tell(" ".join(sentence) + ".")
+        streamed, whole = session.ask("Where is Mary?"), qa.ask([" ".join(s) for s in story[:count]], "Where is Mary?")
+        assert streamed.answer == whole.answer
+        assert streamed.probability == pytest.approx(whole.probability, abs=1e-5)
+        np.testing.assert_allclose(streamed.attention, whole.attention, atol=1e-5)
 
 
 def test_streaming_with_memn2n_rereads_the_story():

@@ -14,12 +14,13 @@ from __future__ import annotations
 import random
 from typing import Callable
 
+from memnet.errors import MemnetError
 from memnet.generate import events as ev
 from memnet.generate.lexicon import (
     DIRECTION_LETTERS, MOTIVE_DESTINATION, MOTIVE_OBJECT, NUMBER_WORDS, OPPOSITE_RELATION, TIMES_OF_DAY,
     SentenceWriter,
 )
-from memnet.generate.world import HouseholdWorld
+from memnet.generate.world import HouseholdWorld, weighted_choice
 
 
 class StoryTooLongError(RuntimeError):
@@ -162,7 +163,7 @@ def _about_latest_gift(question_weights: dict[str, float]):
         if world.latest_gift is None:
             return []
         line, gift = world.latest_gift
-        form = rng.choices(list(question_weights), weights=list(question_weights.values()))[0]
+        form = weighted_choice(rng, question_weights)
         queries = {
             "what_given": (ev.AboutGift("obj", giver=gift.giver, receiver=gift.receiver), gift.obj),
             "who_gave": (ev.AboutGift("giver", obj=gift.obj), gift.giver),
@@ -176,20 +177,25 @@ def _about_latest_gift(question_weights: dict[str, float]):
     return ask
 
 
-def _carried(count: bool, latest_handler: float = 0.0, giver: float = 0.5):
+def _carried(count: bool, latest_handler_probability: float = 0.0, giver_probability: float = 0.5):
     """Questions about what (or how many things) an actor carries.
 
-    With probability ``latest_handler`` the question is about whoever took, dropped or gave
-    something last (after a gift, the giver with probability ``giver``), as in most real task 7
-    questions; otherwise about any actor who has handled an object.
+    With ``latest_handler_probability`` the question is about whoever took, dropped or gave
+    something last (after a gift, the giver with ``giver_probability``), as most real task 7
+    questions are; otherwise about another actor who has handled an object (or, if there is none,
+    the latest handler after all).
     """
 
     def ask(world: HouseholdWorld, rng: random.Random) -> list[Candidate]:
-        if world.latest_handlers and latest_handler > 0 and rng.random() < latest_handler:
-            handlers = world.latest_handlers
-            actor = handlers[0] if len(handlers) == 1 or rng.random() < giver else handlers[1]
-            return [about(world, actor)]
-        return [about(world, actor) for actor in world.actors if world.handling_lines[actor]]
+        handlers = [actor for actor in world.actors if world.handling_lines[actor]]
+        if latest_handler_probability <= 0 or not world.latest_handlers:
+            return [about(world, actor) for actor in handlers]
+        latest = world.latest_handlers
+        others = [actor for actor in handlers if actor not in latest]
+        if others and rng.random() >= latest_handler_probability:
+            return [about(world, actor) for actor in others]
+        actor = latest[0] if len(latest) == 1 or rng.random() < giver_probability else latest[1]
+        return [about(world, actor)]
 
     def about(world: HouseholdWorld, actor: str) -> Candidate:
         carrying, lines = world.carrying[actor], tuple(world.handling_lines[actor])
@@ -225,7 +231,8 @@ def story_yes_no_questions(rng, params, writer):
 
 def story_counting(rng, params, writer):
     return _household_story(rng, params, writer, _carried(
-        count=True, latest_handler=params.get("ask_latest_handler", 0.0), giver=params.get("ask_giver", 0.5)))
+        count=True, latest_handler_probability=params.get("latest_handler_probability", 0.0),
+        giver_probability=params.get("giver_probability", 0.5)))
 
 
 def story_lists_sets(rng, params, writer):
@@ -369,11 +376,6 @@ def story_basic_deduction(rng, params, writer):
 # --- Task 16: basic induction ---------------------------------------------------------------------
 
 
-def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
-    """One key of ``weights``, drawn with the odds its values give."""
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
 def story_basic_induction(rng, params, writer):
     """Animals of a species share a colour; from examples, induce the colour of a new animal.
 
@@ -386,7 +388,7 @@ def story_basic_induction(rng, params, writer):
     names = rng.sample(params["names"], len(params["names"]))
     asked, examples = names[0], names[1:]
     asked_kind = rng.choice(params["species"])
-    shared = int(_weighted(rng, params["shared_species_weights"]))
+    shared = int(weighted_choice(rng, params["shared_species_weights"]))
     other_kinds = [kind for kind in params["species"] if kind != asked_kind]
     kind_of = {name: asked_kind if i < shared else rng.choice(other_kinds) for i, name in enumerate(examples)}
     color_of_species = {kind: rng.choice(params["colors"]) for kind in params["species"]}
@@ -403,7 +405,10 @@ def story_basic_induction(rng, params, writer):
         facts.append(pending[name].pop(0))
         if not pending[name]:
             del pending[name]
-    from_end = int(_weighted(rng, params["asked_line_weights"]))
+    from_end = int(weighted_choice(rng, params["asked_line_weights"]))
+    if not 1 <= from_end <= len(facts) + 1:
+        raise MemnetError(f"tasks/catalogue.toml: task 16's asked_line_weights has {from_end}, "
+                          f"but its stories have only {len(facts) + 1} statements")
     facts.insert(len(facts) + 1 - from_end, ev.IsA(asked, asked_kind))
     story = StoryBuilder(writer)
     isa_line, color_line = {}, {}

@@ -19,6 +19,11 @@ import random
 from memnet.generate import events as ev
 
 
+def weighted_choice(rng: random.Random, weights: dict):
+    """One key of ``weights``, drawn with the odds its values give."""
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
 class HouseholdWorld:
     """State of one story's world.
 
@@ -100,7 +105,7 @@ class HouseholdWorld:
             elif kind == "give":
                 options[kind] = self.candidate_gifts()
         kinds = [kind for kind in weights if kind not in options or options[kind]]
-        kind = rng.choices(kinds, weights=[weights[k] for k in kinds])[0]
+        kind = weighted_choice(rng, {k: weights[k] for k in kinds})
         if kind in options:
             return rng.choice(options[kind])
         actor = rng.choice(self.actors)

@@ -40,7 +40,7 @@ class MemoryCell(keras.layers.Layer):
 
     With ``push=True`` each step first shifts the memory down by one slot (the last slot falls
     off) and writes the input in full into the freed first slot (``w_0 = 1``; its old content is
-    zero), while the content-addressed gates update the other slots: the memory holds the latest
+    zero), while the content-addressed gates update the other filled slots: the memory holds the latest
     ``slots`` inputs in order, newest first, as MemN2N's memory does, and can still revise them
     (the slot keys then say how recent a slot is, like MemN2N's temporal encoding).
 
@@ -157,11 +157,13 @@ class MemoryCell(keras.layers.Layer):
         Examples whose ``step_mask`` is False keep their memory and get zero write weights.
         """
         old_memory = memory
+        revisable = None
         if self.push:  # make room: every slot moves down one, the first is empty
             memory = ops.concatenate([ops.zeros_like(memory[:, :1]), memory[:, :-1]], axis=1)
+            revisable = filled_slots(memory)  # only slots holding an earlier input are revised
         key = inputs if self.input_key is None else ops.matmul(inputs, self.input_key)
         addressed = memory if self.keys is None else memory + self.keys[None]
-        weights = self.address(key, addressed)  # [batch, slots]
+        weights = self.address(key, addressed, memory_mask=revisable)  # [batch, slots]
         if self.push:  # the input always goes into the first slot, in full
             weights = ops.concatenate([ops.ones_like(weights[:, :1]), weights[:, 1:]], axis=1)
         candidate = ops.matmul(memory, self.memory_kernel) + (ops.matmul(inputs, self.input_kernel) + self.bias)[:, None, :]
@@ -192,3 +194,8 @@ class MemoryCell(keras.layers.Layer):
             query = inputs if self.input_key is None else ops.matmul(inputs, self.input_key)
             output = self.read(self.reader(query, new), new)
         return output, [ops.reshape(new, (-1, self.state_size))]
+
+
+def filled_slots(memory):
+    """``[batch, slots]``: True where a slot holds something (a never-written slot is exactly zero)."""
+    return ops.any(ops.not_equal(memory, 0), axis=-1)

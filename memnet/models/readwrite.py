@@ -19,6 +19,7 @@ import keras
 from keras import ops
 
 from memnet.layers import ContentAddressing, MemoryCell, MemoryRead, SentenceEncoder
+from memnet.layers.memory_cell import filled_slots
 
 
 @keras.saving.register_keras_serializable(package="memnet")
@@ -43,7 +44,9 @@ class ReadWriteMemory(keras.Model):
 
     * rows ``0 .. hops-1`` ("read k"): where read ``k`` looked, per sentence:
       ``sum_i p_i * c_it``, where ``c_it = g_i(t) * prod_{t' > t} (1 - g_i(t'))`` is the share of
-      slot ``i``'s final content written by sentence ``t`` (exact, since every write interpolates);
+      slot ``i``'s final content written by sentence ``t`` (exact, since every write interpolates;
+      with ``push``, ``g_i(t)`` is the weight on the slot that later moved down to ``i``, see
+      :func:`retention`);
     * row ``hops`` ("stored"): ``mean_i c_it``, how much of the final memory each sentence wrote
       (sentences overwritten later fade out).
 
@@ -185,7 +188,10 @@ class ReadWriteMemory(keras.Model):
     def answer(self, memory, question):
         """Read ``memory`` ``hops`` times for ``question``: ``(logits, read_weights [batch, hops, slots])``."""
         u = self.encoder(ops.cast(question, "int32"))
-        keys = memory + ops.cast(self.cell.keys, memory.dtype)[None]  # address by content and slot key
+        slot_keys = ops.cast(self.cell.keys, memory.dtype)[None]
+        if self.push:  # as in MemN2N, an empty slot is the zero vector (no slot key either)
+            slot_keys = ops.where(filled_slots(memory)[:, :, None], slot_keys, ops.zeros_like(memory))
+        keys = memory + slot_keys  # address by content and slot key
         reads = []
         for _ in range(self.hops):
             weights = self.read_address(u, keys)
