@@ -71,7 +71,8 @@ def _household_story(rng: random.Random, params: dict, writer: SentenceWriter,
             drawn with the task's ``action_weights``.
     """
     world = HouseholdWorld(rng, params["actors"], params["places"], params.get("objects", ()),
-                           deny_known_place=params.get("deny_known_place", 0.0))
+                           deny_known_place=params.get("deny_known_place", 0.0),
+                           busy_take_odds=params.get("busy_take_odds", 1.0))
     story = StoryBuilder(writer)
     ask_probability = params.get("ask_probability", 1.0)
     if next_events is None:

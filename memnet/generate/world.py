@@ -34,11 +34,15 @@ class HouseholdWorld:
         objects: the things they can carry (may be empty).
         deny_known_place: the chance that "X is not in P" denies the place the story last put X in
             (X has then left for somewhere unstated); otherwise it names a place X is not in.
+        busy_take_odds: how likely a take by an actor who already carries something is, relative
+            to one by an empty-handed actor (1: all possible takes are equally likely).
     """
 
-    def __init__(self, rng: random.Random, actors, places, objects=(), deny_known_place: float = 0.0):
+    def __init__(self, rng: random.Random, actors, places, objects=(), deny_known_place: float = 0.0,
+                 busy_take_odds: float = 1.0):
         self.rng = rng
         self.deny_known_place = float(deny_known_place)
+        self.busy_take_odds = float(busy_take_odds)
         self.actors = list(actors)
         self.places = list(places)
         self.objects = list(objects)
@@ -106,6 +110,9 @@ class HouseholdWorld:
                 options[kind] = self.candidate_gifts()
         kinds = [kind for kind in weights if kind not in options or options[kind]]
         kind = weighted_choice(rng, {k: weights[k] for k in kinds})
+        if kind == "take" and self.busy_take_odds != 1.0:
+            odds = [self.busy_take_odds if self.carrying[take.actor] else 1.0 for take in options[kind]]
+            return rng.choices(options[kind], weights=odds)[0]
         if kind in options:
             return rng.choice(options[kind])
         actor = rng.choice(self.actors)
