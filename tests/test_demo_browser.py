@@ -1,7 +1,9 @@
 """The demo in a real browser: ``streamlit run app.py`` driven by headless Chromium through Playwright.
 
 It checks what ``AppTest`` cannot: that the served page renders, takes typed input and shows the
-answer and the attention tables. It saves a screenshot to ``docs/demo.png`` (the one in the README).
+answer and the attention tables. It takes a screenshot of the page; with ``MEMNET_UPDATE_SCREENSHOT=1``
+it writes it to ``docs/demo.png`` (the one in the README), otherwise to a temporary folder, so that a
+test run leaves the working tree as it was.
 
 Needs the Debian packages ``chromium`` and ``chromium-driver`` and the PyPI package ``playwright``
 (its own browser download, ``playwright install``, is not used). Without them it is skipped, with
@@ -101,7 +103,9 @@ def wait_for_the_script(page) -> None:
     sync_api.expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=60_000)
 
 
-def test_the_page_answers_a_question_in_a_real_browser(served_demo):
+def test_the_page_answers_a_question_in_a_real_browser(served_demo, tmp_path):
+    update_docs = os.environ.get("MEMNET_UPDATE_SCREENSHOT") == "1"
+    screenshot = SCREENSHOT if update_docs else tmp_path / "demo.png"
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
@@ -143,8 +147,8 @@ def test_the_page_answers_a_question_in_a_real_browser(served_demo):
             question.blur()  # no focus ring in the screenshot
             wait_for_the_script(page)
             page.wait_for_timeout(500)  # let the tables finish drawing
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            screenshot.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert screenshot.stat().st_size > 10_000
