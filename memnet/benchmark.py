@@ -217,7 +217,7 @@ def write_report(out_dir, model: str, protocol: str) -> Path:
         f"- runs per task: {info.get('runs')} (best by training error, ties by validation error); epochs: {info.get('linear_start_epochs')} "
         f"linear start + {info.get('epochs')}",
         f"- wall time: {info.get('wall_seconds')} s ({_minutes(info.get('wall_seconds'))}), finished {info.get('finished')}",
-        f"- machine: {_machine_text(info.get('machine', {}))}",
+        f"- machine: {machine_text(info.get('machine', {}))}",
         *([f"- note: {info['provenance_note']}"] if info.get("provenance_note") else []),
         "",
     ]
@@ -234,7 +234,8 @@ def _minutes(seconds) -> str:
     return f"{seconds / 60:.1f} min" if seconds else "n/a"
 
 
-def _machine_text(machine: dict) -> str:
+def machine_text(machine: dict) -> str:
+    """One line for a `memnet.provenance.machine()` record: cores, CPU, GPUs, TensorFlow."""
     gpus = ", ".join(machine.get("gpus") or []) or "no GPU"
     return f"{machine.get('cores')} cores, {machine.get('cpu')}, {gpus}, TensorFlow {machine.get('tensorflow')}"
 
@@ -280,7 +281,7 @@ def readme_speed(results_dir) -> str:
         f"| plain Keras | {speed['baseline_examples_per_s']:.0f} | 1 run, {baseline['epochs']} epochs after a warm-up epoch |",
         f"| **ratio** | **{speed['ratio']:.1f}x** | |",
         "",
-        f"Command: `{speed.get('command')}`; machine: {_machine_text(speed.get('machine', {}))}"
+        f"Command: `{speed.get('command')}`; machine: {machine_text(speed.get('machine', {}))}"
         + (f"; {speed['conditions']}" if speed.get("conditions") else "") + ".",
     ])
 

@@ -214,8 +214,9 @@ class StreamingSession:
         ids = self.answerer.vocab.encode(question_tokens, strict=True)
         logits, read_weights = self._compiled()[1](self.memory, self._padded(ids, (1,)))
         write_weights = np.stack(self._write_weights)[None]  # [1, sentences, slots]
-        push = getattr(self.answerer.model, "push", False)
-        attention = np.asarray(sentence_attention(write_weights, read_weights, push=push), np.float64)[0]
+        model = self.answerer.model
+        maps = sentence_attention(write_weights, read_weights, push=model.push, write=model.write)
+        attention = np.asarray(maps, np.float64)[0]
         probabilities = _softmax(np.asarray(logits, dtype=np.float64))[0]
         probabilities[0] = 0.0  # the padding word is never an answer
         order = np.argsort(-probabilities)[:top_k]

@@ -111,6 +111,23 @@ def test_push_model_keeps_one_slot_per_sentence_and_reads_empty_slots_as_zero():
     np.testing.assert_allclose(_np(memory), _np(whole), rtol=1e-5, atol=1e-6)
 
 
+def test_additive_write_is_entnets_and_attributes_slots_by_write_weight():
+    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2, write="additive")
+    assert (model.cell.erase, model.cell.normalize) == ("none", True)
+    inputs = _inputs()
+    memory, _ = model.write_story(inputs["story"])
+    np.testing.assert_allclose(np.linalg.norm(_np(memory), axis=-1), 1.0, rtol=1e-4)  # unit-norm slots
+    maps = model.memory_attention(inputs)
+    write, shares = _np(maps["write"]), _np(maps["retention"])
+    np.testing.assert_allclose(shares, write / write.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0, rtol=1e-5)  # every slot fully attributed
+    first, _ = model.write_story(inputs["story"][:, :3])
+    pieces, _ = model.write_story(inputs["story"][:, 3:], memory=first)
+    np.testing.assert_allclose(_np(pieces), _np(memory), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="write must be one of"):
+        ReadWriteMemory(VOCAB, write="overwrite")
+
+
 def test_writing_a_story_in_pieces_equals_writing_it_whole():
     model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8)
     story = _inputs(sentences=9)["story"]
@@ -121,9 +138,10 @@ def test_writing_a_story_in_pieces_equals_writing_it_whole():
     np.testing.assert_allclose(np.concatenate([_np(first), _np(second)], 1), _np(whole_weights), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("push", [False, True])
-def test_save_and_load_in_safe_mode_give_the_same_outputs(tmp_path, push):
-    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2, encoding="bow", addressing="softmax", push=push)
+@pytest.mark.parametrize("push, write", [(False, "interpolate"), (True, "interpolate"), (False, "additive")])
+def test_save_and_load_in_safe_mode_give_the_same_outputs(tmp_path, push, write):
+    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2, encoding="bow", addressing="softmax", push=push,
+                            write=write)
     inputs = _inputs()
     logits, attention = model(inputs, return_attention=True)
     model.save(tmp_path / "rw.keras")

@@ -22,6 +22,9 @@ from memnet.layers import ContentAddressing, MemoryCell, MemoryRead, SentenceEnc
 from memnet.layers.memory_cell import filled_slots
 
 
+WRITES = ("interpolate", "additive")
+
+
 @keras.saving.register_keras_serializable(package="memnet")
 class ReadWriteMemory(keras.Model):
     """Answers a question about a story by writing the story into memory, then reading it.
@@ -61,6 +64,12 @@ class ReadWriteMemory(keras.Model):
         hops: number of reads (EntNet: 1).
         encoding: ``"position"`` or ``"bow"`` sentence encoding.
         addressing: write addressing, ``"sigmoid"`` (EntNet's independent gates) or ``"softmax"``.
+        write: ``"interpolate"`` (default): ``h_i <- (1 - g_i) h_i + g_i a_i``, so the attention maps
+            below are exact; ``"additive"``: EntNet's own write, ``h_i <- h_i + g_i a_i`` and then
+            each slot rescaled to unit norm (``MemoryCell(erase="none", normalize=True)``); its
+            maps attribute each slot to the sentences that wrote it in proportion to their write
+            weights ``g_i(t)``, an approximation (later rescaling and the candidates' sizes are
+            not counted).
         push: every sentence gets a new first slot and the older ones shift down (``MemoryCell(push=True)``):
             the memory keeps the latest ``slots`` sentences, newest first, like MemN2N's, and the
             content-addressed writes revise them. The slot keys then act as MemN2N's temporal
@@ -85,6 +94,7 @@ class ReadWriteMemory(keras.Model):
         hops=3,
         encoding="position",
         addressing="sigmoid",
+        write="interpolate",
         push=False,
         seed=None,
         **kwargs,
@@ -92,9 +102,12 @@ class ReadWriteMemory(keras.Model):
         super().__init__(**kwargs)
         if hops < 1:
             raise ValueError(f"hops must be at least 1, got {hops}")
+        if write not in WRITES:
+            raise ValueError(f"write must be one of {WRITES}, got {write!r}")
         self.vocabulary_size = int(vocabulary_size)
         self.memory_size = int(memory_size)
         self.embedding_dim = int(embedding_dim)
+        self.write = write
         self.push = bool(push)
         self.slots = int(slots if slots is not None else (self.memory_size if self.push else 20))
         self.hops = int(hops)
@@ -104,7 +117,11 @@ class ReadWriteMemory(keras.Model):
         init = keras.initializers.RandomNormal(stddev=0.1)
 
         self.encoder = SentenceEncoder(vocabulary_size, embedding_dim, encoding=encoding, name="embedding")
-        self.cell = MemoryCell(self.slots, self.embedding_dim, addressing=addressing, push=self.push, name="memory_cell")
+        additive = write == "additive"
+        self.cell = MemoryCell(
+            self.slots, self.embedding_dim, addressing=addressing, erase="none" if additive else "full",
+            normalize=additive, push=self.push, name="memory_cell",
+        )
         self.writer = keras.layers.RNN(
             self.cell, return_sequences=True, return_state=True, zero_output_for_mask=True, name="writer"
         )
@@ -123,6 +140,7 @@ class ReadWriteMemory(keras.Model):
             hops=self.hops,
             encoding=self.encoding,
             addressing=self.addressing,
+            write=self.write,
             push=self.push,
             seed=self.seed,
         )
@@ -205,7 +223,7 @@ class ReadWriteMemory(keras.Model):
         memory, write_weights = self.write_story(inputs["story"], training=training)
         logits, read_weights = self.answer(memory, inputs["question"])
         if return_attention:
-            return logits, sentence_attention(write_weights, read_weights, push=self.push)
+            return logits, sentence_attention(write_weights, read_weights, push=self.push, write=self.write)
         return logits
 
     def memory_attention(self, inputs):
@@ -218,10 +236,11 @@ class ReadWriteMemory(keras.Model):
         """
         memory, write_weights = self.write_story(inputs["story"])
         _, read_weights = self.answer(memory, inputs["question"])
-        return {"write": write_weights, "read": read_weights, "retention": retention(write_weights, push=self.push)}
+        shares = retention(write_weights, push=self.push, write=self.write)
+        return {"write": write_weights, "read": read_weights, "retention": shares}
 
 
-def retention(write_weights, push=False):
+def retention(write_weights, push=False, write="interpolate"):
     """``c_ti``, the share of final slot ``i`` written by sentence ``t``, ``[batch, sentences, slots]``.
 
     From write weights ``[batch, sentences, slots]`` (``MemoryCell(erase="full")``, whose writes
@@ -230,6 +249,9 @@ def retention(write_weights, push=False):
     slot ``i``; with ``push`` it is slot ``i - p`` at a step followed by ``p`` more pushes (each
     real sentence pushes once: its weight on the first slot is 1, on padding 0). Sentences pushed
     out of the memory get 0 everywhere.
+
+    With ``write="additive"`` (EntNet's write) the shares are ``g_i(t) / sum_t' g_i(t')``, the
+    write weights normalized per slot: an approximation, see :class:`ReadWriteMemory`.
     """
     if push:
         slots = ops.shape(write_weights)[-1]
@@ -240,15 +262,18 @@ def retention(write_weights, push=False):
         inside = ops.logical_and(source >= 0, source < slots)
         gathered = ops.take_along_axis(write_weights, ops.clip(source, 0, slots - 1), axis=2)
         write_weights = ops.where(inside, gathered, ops.zeros_like(gathered))
+    if write == "additive":
+        total = ops.sum(write_weights, axis=1, keepdims=True)
+        return ops.where(total > 0, write_weights / ops.maximum(total, 1e-9), ops.zeros_like(write_weights))
     keep = 1.0 - write_weights
     later = ops.concatenate([keep[:, 1:], ops.ones_like(keep[:, :1])], axis=1)  # keep at t + 1
     survives = ops.flip(ops.cumprod(ops.flip(later, axis=1), axis=1), axis=1)  # prod over t' > t
     return write_weights * survives
 
 
-def sentence_attention(write_weights, read_weights, push=False):
+def sentence_attention(write_weights, read_weights, push=False, write="interpolate"):
     """Per-sentence maps ``[batch, hops + 1, sentences]``: each read's share per sentence, then "stored"."""
-    shares = retention(write_weights, push=push)  # [batch, sentences, slots]
+    shares = retention(write_weights, push=push, write=write)  # [batch, sentences, slots]
     reads = ops.einsum("bhs,bts->bht", read_weights, shares)
     stored = ops.mean(shares, axis=-1)[:, None, :]
     return ops.concatenate([reads, stored], axis=1)
