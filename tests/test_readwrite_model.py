@@ -45,7 +45,7 @@ def test_registered_and_built_like_every_memnet_model():
 
 
 def test_shapes_attention_maps_and_memory_attention():
-    model = ReadWriteMemory(VOCAB, slots=6, embedding_dim=8, hops=2)
+    model = ReadWriteMemory(VOCAB, slots=6, embedding_dim=8, hops=2, write="interpolate")
     inputs = _inputs()
     logits, attention = model(inputs, return_attention=True)
     assert logits.shape == (3, VOCAB) and logits.dtype == "float32"
@@ -112,8 +112,8 @@ def test_push_model_keeps_one_slot_per_sentence_and_reads_empty_slots_as_zero():
 
 
 def test_additive_write_is_entnets_and_attributes_slots_by_write_weight():
-    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2, write="additive")
-    assert (model.cell.erase, model.cell.normalize) == ("none", True)
+    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2)
+    assert model.write == "additive" and (model.cell.erase, model.cell.normalize) == ("none", True)  # the default
     inputs = _inputs()
     memory, _ = model.write_story(inputs["story"])
     np.testing.assert_allclose(np.linalg.norm(_np(memory), axis=-1), 1.0, rtol=1e-4)  # unit-norm slots
@@ -126,6 +126,21 @@ def test_additive_write_is_entnets_and_attributes_slots_by_write_weight():
     np.testing.assert_allclose(_np(pieces), _np(memory), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="write must be one of"):
         ReadWriteMemory(VOCAB, write="overwrite")
+
+
+def test_answer_is_entnets_output_module_r_prelu_u():
+    """logits = R PReLU(u): with the PReLU's slopes at 1 the answer is linear in u again."""
+    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=1)
+    model.build()
+    inputs = _inputs()
+    memory, _ = model.write_story(inputs["story"])
+    u = model.encoder(inputs["question"])
+    u = u + model.hop_transform(model.read(model.read_address(u, memory + model.cell.keys[None]), memory))
+    kernel = _np(model.answer_projection.kernel)
+    expected = np.maximum(_np(u), 0) @ kernel  # PReLU starts as ReLU (slopes 0)
+    np.testing.assert_allclose(_np(model(inputs)), expected, rtol=1e-5, atol=1e-6)
+    model.answer_activation.alpha.assign(np.ones(8, "float32"))
+    np.testing.assert_allclose(_np(model(inputs)), _np(u) @ kernel, rtol=1e-5, atol=1e-6)
 
 
 def test_writing_a_story_in_pieces_equals_writing_it_whole():

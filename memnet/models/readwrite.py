@@ -36,19 +36,25 @@ class ReadWriteMemory(keras.Model):
     * Encode: each sentence and the question with one :class:`SentenceEncoder` (``s_t``, ``q``).
     * Write: ``keras.layers.RNN(MemoryCell)`` writes ``s_1 .. s_T`` into ``slots`` memory slots of
       width ``embedding_dim``: slot ``i`` is addressed by ``g_i = sigmoid(s . (h_i + k_i))`` (its
-      content ``h_i`` and learned key ``k_i``) and updated ``h_i <- (1 - g_i) h_i + g_i a_i`` with
-      the candidate ``a_i = tanh(U h_i + V k_i + W s)``. Empty (padding) sentences change nothing.
+      content ``h_i`` and learned key ``k_i``) and updated with the candidate
+      ``a_i = tanh(U h_i + V k_i + W s)``: ``h_i <- h_i + g_i a_i``, then rescaled to unit norm
+      (EntNet's write; ``write="interpolate"``: ``h_i <- (1 - g_i) h_i + g_i a_i``). Empty
+      (padding) sentences change nothing.
     * Read, ``hops`` times, a key-value read addressed like the writes (content plus slot key):
       ``p = softmax(u . (h_i + k_i))``, ``o = sum_i p_i h_i``, ``u <- u + H o``, starting from
-      ``u = q``; the answer is ``R u``.
+      ``u = q``; the answer is ``R PReLU(u)``, EntNet's output module. The nonlinearity is what
+      lets the answer compare what the question asks with what was read: without it (``R u``)
+      bAbI task 6 (10k, yes/no questions) did not even fit its training set (27% training error),
+      with it 0.1%.
 
     Attention (``return_attention=True``) is ``[batch, hops + 1, sentences]``, one row per map,
     indexed by story sentence (``attention_names`` names them):
 
     * rows ``0 .. hops-1`` ("read k"): where read ``k`` looked, per sentence:
-      ``sum_i p_i * c_it``, where ``c_it = g_i(t) * prod_{t' > t} (1 - g_i(t'))`` is the share of
-      slot ``i``'s final content written by sentence ``t`` (exact, since every write interpolates;
-      with ``push``, ``g_i(t)`` is the weight on the slot that later moved down to ``i``, see
+      ``sum_i p_i * c_it``, where ``c_it`` is the share of slot ``i``'s final content written by
+      sentence ``t``: ``g_i(t) / sum_t' g_i(t')`` for the additive write (an approximation, see
+      ``write``), ``g_i(t) * prod_{t' > t} (1 - g_i(t'))`` for the interpolating one (exact);
+      with ``push``, ``g_i(t)`` is the weight on the slot that later moved down to ``i`` (see
       :func:`retention`);
     * row ``hops`` ("stored"): ``mean_i c_it``, how much of the final memory each sentence wrote
       (sentences overwritten later fade out).
@@ -64,12 +70,13 @@ class ReadWriteMemory(keras.Model):
         hops: number of reads (EntNet: 1).
         encoding: ``"position"`` or ``"bow"`` sentence encoding.
         addressing: write addressing, ``"sigmoid"`` (EntNet's independent gates) or ``"softmax"``.
-        write: ``"interpolate"`` (default): ``h_i <- (1 - g_i) h_i + g_i a_i``, so the attention maps
-            below are exact; ``"additive"``: EntNet's own write, ``h_i <- h_i + g_i a_i`` and then
+        write: ``"additive"`` (default): EntNet's own write, ``h_i <- h_i + g_i a_i`` and then
             each slot rescaled to unit norm (``MemoryCell(erase="none", normalize=True)``); its
             maps attribute each slot to the sentences that wrote it in proportion to their write
             weights ``g_i(t)``, an approximation (later rescaling and the candidates' sizes are
-            not counted).
+            not counted). ``"interpolate"``: ``h_i <- (1 - g_i) h_i + g_i a_i``, so the attention
+            maps below are exact, but it trains worse (bAbI 10k, 20 epochs: task 2 21.6% test
+            error against 7.3% additive, task 9 23.6% against 2.7%).
         push: every sentence gets a new first slot and the older ones shift down (``MemoryCell(push=True)``):
             the memory keeps the latest ``slots`` sentences, newest first, like MemN2N's, and the
             content-addressed writes revise them. The slot keys then act as MemN2N's temporal
@@ -94,7 +101,7 @@ class ReadWriteMemory(keras.Model):
         hops=3,
         encoding="position",
         addressing="sigmoid",
-        write="interpolate",
+        write="additive",
         push=False,
         seed=None,
         **kwargs,
@@ -128,6 +135,7 @@ class ReadWriteMemory(keras.Model):
         self.read_address = ContentAddressing(similarity="dot", normalization="softmax", name="read_address")
         self.read = MemoryRead(name="read")
         self.hop_transform = keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer=init, name="hop_transform")
+        self.answer_activation = keras.layers.PReLU(name="answer_activation")
         self.answer_projection = keras.layers.Dense(vocabulary_size, use_bias=False, kernel_initializer=init, name="answer")
 
     def get_config(self):
@@ -152,9 +160,9 @@ class ReadWriteMemory(keras.Model):
             self.encoder.build()
         if not self.writer.built:
             self.writer.build((None, None, self.embedding_dim))
-        for dense in (self.hop_transform, self.answer_projection):
-            if not dense.built:
-                dense.build((None, self.embedding_dim))
+        for layer in (self.hop_transform, self.answer_activation, self.answer_projection):
+            if not layer.built:
+                layer.build((None, self.embedding_dim))
         self.built = True
 
     @property
@@ -215,7 +223,7 @@ class ReadWriteMemory(keras.Model):
             weights = self.read_address(u, keys)
             u = u + self.hop_transform(self.read(weights, keys, values=memory))
             reads.append(weights)
-        logits = ops.cast(self.answer_projection(u), "float32")  # stable softmax under mixed precision
+        logits = ops.cast(self.answer_projection(self.answer_activation(u)), "float32")  # stable softmax under mixed precision
         return logits, ops.stack(reads, axis=1)
 
     def call(self, inputs, training=False, return_attention=False):
