@@ -65,6 +65,7 @@ def run_protocol(
     model: str = "memn2n",
     runs: int = 10,
     epochs: int | None = None,
+    learning_rate: float | None = None,
     tasks: Sequence[int] | None = None,
     seed: int = 0,
     out_dir="benchmarks/results",
@@ -110,6 +111,8 @@ def run_protocol(
         settings, config = default_settings(group, model)
         if epochs is not None:
             config.epochs = epochs
+        if learning_rate is not None:
+            config.learning_rate = learning_rate
         config.validation_freq = 0  # validation error is measured once, at the end
         best, all_runs = train_best_of(
             lambda run_seed: build_model(model, len(data.vocab), data.memory_slots, settings, run_seed),
@@ -137,6 +140,7 @@ def run_protocol(
             "runs": runs,
             "epochs": trained_with.epochs if trained_with else None,
             "linear_start_epochs": trained_with.linear_start_epochs if trained_with else None,
+            "learning_rate": trained_with.initial_learning_rate if trained_with else None,
             "seed": seed,
             "command": command,
             "git_commit": commit,

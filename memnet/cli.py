@@ -47,6 +47,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from memnet.models import MODELS
 
@@ -58,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", help="folder of qaN_*_{train,test}.txt files (else $MEMNET_BABI_DIR, else the download)")
     train.add_argument("--model", default="memn2n", choices=sorted(MODELS), help="model to train (default: memn2n)")
     train.add_argument("--epochs", type=_positive_int, help="epochs after linear start (default: the paper's, 100 per task, 60 joint)")
+    train.add_argument("--learning-rate", type=_positive_float, help="initial learning rate (default: the model's own)")
     train.add_argument("--runs", type=_positive_int, default=1, help="repeat training R times, keep the lowest training error")
     train.add_argument("--seed", type=int, default=0, help="random seed of the first run (run r uses seed + r)")
     train.add_argument("--memory-size", type=_positive_int, default=50, help="memory slots: the most recent sentences kept")
@@ -101,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     protocol.add_argument("--model", default="memn2n", choices=sorted(MODELS))
     protocol.add_argument("--runs", type=_positive_int, default=10, help="runs per task, best by training error (paper: 10)")
     protocol.add_argument("--epochs", type=_positive_int, help="epochs after linear start (default: the paper's)")
+    protocol.add_argument("--learning-rate", type=_positive_float, help="initial learning rate (default: the model's own)")
     protocol.add_argument("--tasks", default="all", help="task numbers (default all)")
     protocol.add_argument("--seed", type=int, default=0)
     protocol.add_argument("--out", default="benchmarks/results")
@@ -142,6 +154,8 @@ def cmd_train(args) -> int:
     overrides = {"linear_start_epochs": 0} if args.no_linear_start else {}
     if not args.xla:
         overrides["jit_compile"] = False
+    if args.learning_rate is not None:
+        overrides["learning_rate"] = args.learning_rate
     from memnet import distribute
 
     distribute.set_precision(args.mixed_precision)
@@ -271,7 +285,7 @@ def cmd_bench(args) -> int:
 
         csv_path = benchmark.run_protocol(
             args.protocol, args.data_root, model=args.model, runs=args.runs, epochs=args.epochs,
-            tasks=catalogue.parse_task_selection(args.tasks), seed=args.seed, out_dir=args.out,
+            learning_rate=args.learning_rate, tasks=catalogue.parse_task_selection(args.tasks), seed=args.seed, out_dir=args.out,
             command="memnet " + " ".join(sys.argv[1:]), on_task_end=report,
         )
         print(Path(csv_path).with_suffix(".md").read_text(encoding="utf-8"))

@@ -12,7 +12,9 @@ from memnet.benchmark import readme_results, run_protocol
 
 def test_protocol_writes_csv_json_and_report_with_the_settings_the_model_trained_with(tmp_path):
     root = babi_dir("en").parent
-    csv = run_protocol("1k-per-task", root, model="readwrite", runs=1, epochs=1, tasks=[1], out_dir=tmp_path, command="test")
+    csv = run_protocol(
+        "1k-per-task", root, model="readwrite", runs=1, epochs=1, learning_rate=0.02, tasks=[1], out_dir=tmp_path, command="test"
+    )
     frame = pd.read_csv(csv)
     assert list(frame["task"]) == [1]
     assert {"train_error", "valid_error", "test_error"} <= set(frame.columns)
@@ -20,6 +22,7 @@ def test_protocol_writes_csv_json_and_report_with_the_settings_the_model_trained
     info = json.loads((tmp_path / "readwrite-1k-per-task.json").read_text(encoding="utf-8"))
     # readwrite trains without linear start (its own training hook): the record says so
     assert (info["epochs"], info["linear_start_epochs"], info["runs"]) == (1, 0, 1)
+    assert info["learning_rate"] == 0.02  # the chosen rate, not the model's default (0.01)
     assert info["command"] == "test" and info["machine"]["cores"] >= 1
     report = (tmp_path / "readwrite-1k-per-task.md").read_text(encoding="utf-8")
     assert "| 1 | single-supporting-fact |" in report and "command: `test`" in report

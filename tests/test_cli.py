@@ -219,6 +219,17 @@ def test_more_user_errors_in_process(trained_run, en_dir, tmp_path, capsys, argv
     assert [p.name for p in occupied.iterdir()] == ["keep.txt"] and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("value", ["0", "-0.1", "fast"])
+def test_a_bad_learning_rate_is_refused_by_argparse(value, capsys):
+    from memnet.cli import main
+
+    for command in (["train", "--task", "1"], ["bench", "protocol", "1k-per-task"]):
+        with pytest.raises(SystemExit) as stop:
+            main([*command, "--learning-rate", value])
+        assert stop.value.code == 2
+        assert "--learning-rate" in capsys.readouterr().err
+
+
 def test_user_error_stderr_holds_only_memnets_line(user_errors):
     """Not even TensorFlow's own C++ lines (e.g. a failed CUDA probe on a machine without a GPU)."""
     process, _ = user_errors["ask-unknown-word"]
