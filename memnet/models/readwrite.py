@@ -44,8 +44,8 @@ class ReadWriteMemory(keras.Model):
       ``p = softmax(u . (h_i + k_i))``, ``o = sum_i p_i h_i``, ``u <- u + H o``, starting from
       ``u = q``; the answer is ``R PReLU(u)``, EntNet's output module. The nonlinearity is what
       lets the answer compare what the question asks with what was read: without it (``R u``)
-      bAbI task 6 (10k, yes/no questions) did not even fit its training set (27% training error),
-      with it 0.1%.
+      bAbI task 6 (10k, yes/no questions) did not even fit its training set (27% training error
+      after 20 epochs), with it 0.0% training and test error (the README's 10k results).
 
     Attention (``return_attention=True``) is ``[batch, hops + 1, sentences]``, one row per map,
     indexed by story sentence (``attention_names`` names them):
