@@ -219,7 +219,8 @@ def write_report(out_dir, model: str, protocol: str) -> Path:
         f"- command: `{info.get('command')}`",
         f"- git commit: `{info.get('git_commit')}`",
         f"- runs per task: {info.get('runs')} (best by training error, ties by validation error); epochs: {info.get('linear_start_epochs')} "
-        f"linear start + {info.get('epochs')}",
+        f"linear start + {info.get('epochs')}"
+        + (f"; initial learning rate {info['learning_rate']:g}" if info.get("learning_rate") else ""),
         f"- wall time: {info.get('wall_seconds')} s ({_minutes(info.get('wall_seconds'))}), finished {info.get('finished')}",
         f"- machine: {machine_text(info.get('machine', {}))}",
         *([f"- note: {info['provenance_note']}"] if info.get("provenance_note") else []),

@@ -26,6 +26,7 @@ def test_protocol_writes_csv_json_and_report_with_the_settings_the_model_trained
     assert info["command"] == "test" and info["machine"]["cores"] >= 1
     report = (tmp_path / "readwrite-1k-per-task.md").read_text(encoding="utf-8")
     assert "| 1 | single-supporting-fact |" in report and "command: `test`" in report
+    assert "initial learning rate 0.02" in report
     assert "readwrite | 1k-per-task | 1 |" in readme_results(tmp_path)
 
 
