@@ -2,7 +2,9 @@
 
 Trains ``readwrite`` once per task and write mode (``ReadWriteMemory(write=...)``) with the same
 seed, data and epochs, and tabulates train and test error side by side. By default: the 10k tasks
-where the 10k protocol run failed by underfitting (2, 6, 9, 16), 20 epochs each.
+where the 10k protocol run with the interpolating write (commit fb4d5e1) failed by underfitting
+(2, 6, 9, 16), 20 epochs each. Everything else is the model's default (at the git commit the
+table records).
 
 Usage:
     python benchmarks/readwrite_writes.py [--data DIR] [--tasks 2,6,9,16] [--epochs 20]

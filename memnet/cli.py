@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -52,8 +53,8 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {value}")
     return value
 
 
@@ -68,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", help="folder of qaN_*_{train,test}.txt files (else $MEMNET_BABI_DIR, else the download)")
     train.add_argument("--model", default="memn2n", choices=sorted(MODELS), help="model to train (default: memn2n)")
     train.add_argument("--epochs", type=_positive_int, help="epochs after linear start (default: the paper's, 100 per task, 60 joint)")
-    train.add_argument("--learning-rate", type=_positive_float, help="initial learning rate (default: the model's own)")
+    train.add_argument(
+        "--learning-rate", type=_positive_float,
+        help="initial learning rate (default: the model's own; for memn2n also the linear-start rate)",
+    )
     train.add_argument("--runs", type=_positive_int, default=1, help="repeat training R times, keep the lowest training error")
     train.add_argument("--seed", type=int, default=0, help="random seed of the first run (run r uses seed + r)")
     train.add_argument("--memory-size", type=_positive_int, default=50, help="memory slots: the most recent sentences kept")
@@ -112,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     protocol.add_argument("--model", default="memn2n", choices=sorted(MODELS))
     protocol.add_argument("--runs", type=_positive_int, default=10, help="runs per task, best by training error (paper: 10)")
     protocol.add_argument("--epochs", type=_positive_int, help="epochs after linear start (default: the paper's)")
-    protocol.add_argument("--learning-rate", type=_positive_float, help="initial learning rate (default: the model's own)")
+    protocol.add_argument(
+        "--learning-rate", type=_positive_float,
+        help="initial learning rate (default: the model's own; for memn2n also the linear-start rate)",
+    )
     protocol.add_argument("--tasks", default="all", help="task numbers (default all)")
     protocol.add_argument("--seed", type=int, default=0)
     protocol.add_argument("--out", default="benchmarks/results")

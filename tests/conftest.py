@@ -117,7 +117,7 @@ def trained_run(tmp_path_factory, en_dir, keras_home):
     """
     out = tmp_path_factory.mktemp("runs") / "qa1"
     process = run_cli(
-        "train", "--task", "1", "--data-dir", en_dir, "--epochs", "10", "--quiet", "--out", out,
+        "train", "--task", "1", "--data-dir", en_dir, "--epochs", "10", "--learning-rate", "0.005", "--quiet", "--out", out,
         env=cli_env(KERAS_HOME=keras_home),
         timeout=600,
     )

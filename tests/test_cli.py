@@ -53,6 +53,7 @@ def test_train_writes_a_complete_run_folder(trained_run, en_dir):
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     assert config["model"] == "memn2n" and config["tasks"] == [1] and config["memory_size"] == 50
     assert config["model_config"]["embedding_dim"] == 20 and config["model_config"]["hops"] == 3
+    assert config["training"]["learning_rate"] == 0.005  # --learning-rate (the paper's rate with linear start)
     words = json.loads((run_dir / "vocab.json").read_text(encoding="utf-8"))["words"]
     assert words[0] == "<nil>" and {"mary", "kitchen", "where"} <= set(words)
 
@@ -219,7 +220,7 @@ def test_more_user_errors_in_process(trained_run, en_dir, tmp_path, capsys, argv
     assert [p.name for p in occupied.iterdir()] == ["keep.txt"] and not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("value", ["0", "-0.1", "fast"])
+@pytest.mark.parametrize("value", ["0", "-0.1", "fast", "inf"])
 def test_a_bad_learning_rate_is_refused_by_argparse(value, capsys):
     from memnet.cli import main
 

@@ -71,8 +71,8 @@ def test_retention_is_exact_for_interpolating_writes():
     memory = np.zeros((2, 3))
     for t in range(5):
         memory = (1 - write[:, t]) * memory + write[:, t] * candidates[t]
-    np.testing.assert_allclose(np.einsum("bts,t->bs", _np(retention(write)), candidates), memory, rtol=1e-5, atol=1e-6)
-    assert _np(sentence_attention(write, np.full((2, 1, 3), 1 / 3, "float32"))).shape == (2, 2, 5)
+    np.testing.assert_allclose(np.einsum("bts,t->bs", _np(retention(write, write="interpolate")), candidates), memory, rtol=1e-5, atol=1e-6)
+    assert _np(sentence_attention(write, np.full((2, 1, 3), 1 / 3, "float32"), write="interpolate")).shape == (2, 2, 5)
 
 
 def test_retention_with_push_follows_each_slot_as_it_moves_down():
@@ -87,7 +87,7 @@ def test_retention_with_push_follows_each_slot_as_it_moves_down():
     for t in np.flatnonzero(real):
         memory = np.concatenate([[0.0], memory[:-1]])
         memory = (1 - write[0, t]) * memory + write[0, t] * candidates[t]
-    shares = _np(retention(write, push=True))
+    shares = _np(retention(write, write="interpolate", push=True))
     np.testing.assert_allclose(np.einsum("bts,t->bs", shares, candidates)[0], memory, rtol=1e-5, atol=1e-6)
     assert not shares[0, :2].any()  # the first two sentences were pushed out of the 3 slots
 
@@ -158,10 +158,13 @@ def test_save_and_load_in_safe_mode_give_the_same_outputs(tmp_path, push, write)
     model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, hops=2, encoding="bow", addressing="softmax", push=push,
                             write=write)
     inputs = _inputs()
+    model.build()
+    model.answer_activation.alpha.assign(np.random.default_rng(4).normal(size=(8,)).astype("float32"))  # not its zero init
     logits, attention = model(inputs, return_attention=True)
     model.save(tmp_path / "rw.keras")
     loaded = keras.saving.load_model(tmp_path / "rw.keras", safe_mode=True, compile=False)
     assert isinstance(loaded, ReadWriteMemory) and loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(_np(loaded.answer_activation.alpha), _np(model.answer_activation.alpha))
     loaded_logits, loaded_attention = loaded(inputs, return_attention=True)
     np.testing.assert_allclose(_np(loaded_logits), _np(logits), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(_np(loaded_attention), _np(attention), rtol=1e-6, atol=1e-7)

@@ -57,7 +57,7 @@ class ReadWriteMemory(keras.Model):
       with ``push``, ``g_i(t)`` is the weight on the slot that later moved down to ``i`` (see
       :func:`retention`);
     * row ``hops`` ("stored"): ``mean_i c_it``, how much of the final memory each sentence wrote
-      (sentences overwritten later fade out).
+      (with the interpolating write, sentences overwritten later fade out).
 
     :meth:`memory_attention` gives the underlying weights over memory slots: the write weights
     per sentence, the read weights per hop, and ``c``.
@@ -248,7 +248,7 @@ class ReadWriteMemory(keras.Model):
         return {"write": write_weights, "read": read_weights, "retention": shares}
 
 
-def retention(write_weights, push=False, write="interpolate"):
+def retention(write_weights, *, write, push=False):
     """``c_ti``, the share of final slot ``i`` written by sentence ``t``, ``[batch, sentences, slots]``.
 
     From write weights ``[batch, sentences, slots]`` (``MemoryCell(erase="full")``, whose writes
@@ -279,7 +279,7 @@ def retention(write_weights, push=False, write="interpolate"):
     return write_weights * survives
 
 
-def sentence_attention(write_weights, read_weights, push=False, write="interpolate"):
+def sentence_attention(write_weights, read_weights, *, write, push=False):
     """Per-sentence maps ``[batch, hops + 1, sentences]``: each read's share per sentence, then "stored"."""
     shares = retention(write_weights, push=push, write=write)  # [batch, sentences, slots]
     reads = ops.einsum("bhs,bts->bht", read_weights, shares)
