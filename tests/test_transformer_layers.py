@@ -169,6 +169,23 @@ def test_memory_transformer_temporal_position_tells_slots_apart():
     np.testing.assert_allclose(out[0, 0], out[0, 3], rtol=1e-5, atol=1e-6)
 
 
+def test_memory_transformer_without_layers_keeps_each_slot_its_own_sentence():
+    encoder = MemoryTransformer(num_layers=0, max_age=10)
+    memories = np.random.default_rng(7).normal(size=(2, 5, DIM)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
+    out, maps = encoder(memories, mask=mask, return_attention=True)
+    assert not encoder.blocks and maps.shape == (2, 0, 5)
+    ages = _np(encoder.memory_age(mask))
+    expected = _np(encoder.final_norm(encoder.temporal(memories, ages)))  # temporal vector, then the norm; no mixing
+    np.testing.assert_allclose(_np(out), expected, rtol=1e-5, atol=1e-6)
+    changed = memories.copy()
+    changed[:, 1] += 1.0
+    np.testing.assert_allclose(_np(encoder(changed, mask=mask))[:, [0, 2]], _np(out)[:, [0, 2]], rtol=1e-6)  # slots independent
+    for bad in ({"num_layers": -1}, {"num_layers": 0, "shared": True}, {"num_layers": 0, "halting": True}):
+        with pytest.raises(ValueError, match="num_layers"):
+            MemoryTransformer(**bad)
+
+
 def test_shared_depth_reuses_one_block_and_halting_adds_a_ponder_cost():
     memories = np.random.default_rng(5).normal(size=(2, 5, DIM)).astype("float32")
     stacked, shared, act = (MemoryTransformer(num_layers=4, num_heads=2, max_age=10, **kw) for kw in ({}, {"shared": True}, {"halting": True}))

@@ -63,6 +63,18 @@ def test_logits_and_one_attention_map_per_layer_and_read(variant):
     assert len(model.attention_names) == 4 and model.attention_names[-1] == "read 2"
 
 
+def test_without_memory_layers_the_maps_are_the_reads(tmp_path):
+    model = _model(memory_layers=0)
+    inputs = _inputs()
+    logits, attention = model(inputs, return_attention=True)
+    assert attention.shape == (4, 2, MEMORY) and model.attention_names == ["read 1", "read 2"]
+    np.testing.assert_allclose(_np(attention).sum(-1), 1.0, rtol=1e-5)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
+    assert loaded.memory_layers == 0
+    np.testing.assert_allclose(_np(loaded(inputs)), _np(logits), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
 def test_padding_slots_and_words_do_not_change_the_answer(variant):
     model = _model(**variant)

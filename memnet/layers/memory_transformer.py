@@ -16,7 +16,8 @@ class MemoryTransformer(keras.layers.Layer):
     sentence, as in MemN2N's temporal encoding; optionally with the paper's random noise during
     training), so that "the latest sentence about Mary" is expressible whatever the story length.
     Then ``num_layers`` pre-norm :class:`TransformerBlock` s of self-attention over the slots, and a
-    final layer normalization. Empty slots (padding) never receive attention.
+    final layer normalization. Empty slots (padding) never receive attention. ``num_layers=0``
+    keeps only the temporal vectors and the normalization: each slot stays its own sentence.
 
     With ``shared=True`` the same block is applied ``num_layers`` times (the Universal Transformer
     of Dehghani et al. 2018), with a learned per-step vector added before each step. With
@@ -27,7 +28,8 @@ class MemoryTransformer(keras.layers.Layer):
     ``ponder_cost * mean(steps + remainder)`` over the real slots is added with ``add_loss``.
 
     Args:
-        num_layers: blocks (or steps of the shared block; the maximum number of steps with ACT).
+        num_layers: blocks (or steps of the shared block; the maximum number of steps with ACT);
+            0: no self-attention (not with ``shared`` or ``halting``).
         num_heads: attention heads.
         ffn_dim: feed-forward hidden size (default 4 x the memory dimension).
         dropout: dropout rate inside the blocks.
@@ -70,8 +72,8 @@ class MemoryTransformer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        if num_layers < 0 or (num_layers == 0 and (shared or halting)):
+            raise ValueError(f"num_layers must be at least 1 (0 without shared or halting), got {num_layers}")
         self.num_layers = int(num_layers)
         self.num_heads = int(num_heads)
         self.ffn_dim = None if ffn_dim is None else int(ffn_dim)
@@ -154,7 +156,8 @@ class MemoryTransformer(keras.layers.Layer):
                 maps.append(self._received_attention(scores, mask))
         x = self.final_norm(x)
         if return_attention:
-            return x, ops.stack(maps, axis=1)
+            no_maps = ops.zeros((ops.shape(x)[0], 0, ops.shape(x)[1]), "float32")
+            return x, ops.stack(maps, axis=1) if maps else no_maps
         return x
 
     def _adaptive_steps(self, state, mask, training, maps):

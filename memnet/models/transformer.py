@@ -44,7 +44,8 @@ class TransformerMemory(keras.Model):
         memory_size: the largest number of slots with their own temporal vector (older slots share the last).
         embedding_dim: model dimension.
         num_heads: attention heads of every block.
-        memory_layers: depth of the memory encoder (steps, when shared).
+        memory_layers: depth of the memory encoder (steps, when shared). 0: no self-attention over
+            the slots, only temporal vectors, so each slot stays its own sentence (as in MemN2N).
         hops: number of question reads over the memory.
         sentence_encoding: ``"mask"`` or ``"transformer"``.
         sentence_layers: depth of the sentence transformer (``sentence_encoding="transformer"``).
