@@ -11,7 +11,8 @@ Usage:
 
 Committed tables (``benchmarks/results/``): ``readwrite-writes.md`` (the 10k tasks where readwrite
 with the interpolating write failed by underfitting, commit fb4d5e1) and
-``transformer-memory-layers.md`` (the 10k tasks where transformer underfits).
+``transformer-memory-layers.md`` (the 10k tasks where transformer underfits) and
+``transformer-memory-layers-1k.md`` (1k tasks where it overfits).
 """
 
 from __future__ import annotations
