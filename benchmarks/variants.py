@@ -34,7 +34,9 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_
 
 
 def parse_value(text: str):
-    """``"2"`` -> 2, ``"0.5"`` -> 0.5, anything else stays text."""
+    """``"2"`` -> 2, ``"0.5"`` -> 0.5, ``"true"``/``"false"`` -> bool, anything else stays text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
     for kind in (int, float):
         try:
             return kind(text)

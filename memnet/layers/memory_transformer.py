@@ -40,6 +40,8 @@ class MemoryTransformer(keras.layers.Layer):
         halting_epsilon: a slot halts when its cumulated halting probability exceeds ``1 - halting_epsilon``.
         ponder_cost: weight of the ponder cost (ACT's time penalty).
         seed: seed of the dropout and the time noise.
+        rezero: every block starts as the identity, its residual branches scaled by learned
+            scalars initialized to 0 (see :class:`TransformerBlock`), so the slots start unmixed.
 
     Call arguments:
         memories: ``[batch, slots, dim]``, left-aligned (oldest first, padding last).
@@ -69,6 +71,7 @@ class MemoryTransformer(keras.layers.Layer):
         halting_epsilon=0.01,
         ponder_cost=0.001,
         seed=None,
+        rezero=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -85,12 +88,13 @@ class MemoryTransformer(keras.layers.Layer):
         self.halting_epsilon = float(halting_epsilon)
         self.ponder_cost = float(ponder_cost)
         self.seed = seed
+        self.rezero = bool(rezero)
         self.supports_masking = True
 
         def block(k):
             return TransformerBlock(
                 num_heads, ffn_dim=ffn_dim, dropout=dropout, seed=None if seed is None else seed + 10 * k,
-                name=f"block_{k}", dtype=self.dtype_policy,
+                rezero=rezero, name=f"block_{k}", dtype=self.dtype_policy,
             )
 
         # shared: one block applied at every step; else one block per layer
@@ -113,6 +117,7 @@ class MemoryTransformer(keras.layers.Layer):
             halting_epsilon=self.halting_epsilon,
             ponder_cost=self.ponder_cost,
             seed=self.seed,
+            rezero=self.rezero,
         )
         return config
 

@@ -15,6 +15,10 @@ class TransformerBlock(keras.layers.Layer):
     how much padding there is. Outputs at padding positions are finite but meaningless; the
     input mask is passed on so that downstream layers ignore them.
 
+    With ``rezero=True`` each residual branch is scaled by a learned scalar that starts at 0
+    (ReZero, Bachlechner et al. 2020): the block starts as the identity and mixes in attention
+    and the feed-forward network only as far as training asks for them.
+
     Args:
         num_heads: attention heads.
         key_dim: size of each head (default: model dimension // ``num_heads``).
@@ -22,6 +26,7 @@ class TransformerBlock(keras.layers.Layer):
         dropout: dropout rate on attention weights and on both residual branches.
         activation: activation of the feed-forward network.
         seed: seed of the dropout.
+        rezero: scale both residual branches by learned scalars initialized to 0.
 
     Call arguments:
         inputs: ``[batch, length, dim]``.
@@ -39,7 +44,7 @@ class TransformerBlock(keras.layers.Layer):
     (3, 5, 8)
     """
 
-    def __init__(self, num_heads=4, key_dim=None, ffn_dim=None, dropout=0.0, activation="relu", seed=None, **kwargs):
+    def __init__(self, num_heads=4, key_dim=None, ffn_dim=None, dropout=0.0, activation="relu", seed=None, rezero=False, **kwargs):
         super().__init__(**kwargs)
         self.num_heads = int(num_heads)
         self.key_dim = None if key_dim is None else int(key_dim)
@@ -47,6 +52,7 @@ class TransformerBlock(keras.layers.Layer):
         self.dropout = float(dropout)
         self.activation = keras.activations.get(activation)
         self.seed = seed
+        self.rezero = bool(rezero)
         self.supports_masking = True
 
     def get_config(self):
@@ -58,6 +64,7 @@ class TransformerBlock(keras.layers.Layer):
             dropout=self.dropout,
             activation=keras.activations.serialize(self.activation),
             seed=self.seed,
+            rezero=self.rezero,
         )
         return config
 
@@ -82,6 +89,9 @@ class TransformerBlock(keras.layers.Layer):
         self.ffn_norm.build(sequence)
         self.ffn_in.build(sequence)
         self.ffn_out.build((None, None, self.ffn_in.units))
+        if self.rezero:
+            self.attention_gate = self.add_weight(shape=(), initializer="zeros", name="attention_gate")
+            self.ffn_gate = self.add_weight(shape=(), initializer="zeros", name="ffn_gate")
         self.built = True
 
     def call(self, inputs, context=None, mask=None, context_mask=None, training=None, return_attention=False):
@@ -100,11 +110,14 @@ class TransformerBlock(keras.layers.Layer):
             normed, attended, attention_mask=attention_mask, training=training, return_attention_scores=return_attention
         )
         update, scores = result if return_attention else (result, None)
-        x = x + self.attention_dropout(update, training=training)
-        x = x + self.ffn_dropout(self.ffn_out(self.ffn_in(self.ffn_norm(x))), training=training)
+        x = x + self._gated(self.attention_dropout(update, training=training), "attention_gate")
+        x = x + self._gated(self.ffn_dropout(self.ffn_out(self.ffn_in(self.ffn_norm(x))), training=training), "ffn_gate")
         if return_attention:
             return x, scores
         return x
+
+    def _gated(self, branch, gate):
+        return ops.cast(getattr(self, gate), branch.dtype) * branch if self.rezero else branch
 
     def compute_mask(self, inputs, context=None, mask=None, context_mask=None, training=None, return_attention=False):
         if return_attention:

@@ -57,6 +57,9 @@ class TransformerMemory(keras.Model):
         halting: adaptive computation time in the memory encoder (implies ``shared``).
         max_sentence_length: word positions with their own positional parameters.
         seed: seed of dropout and time noise.
+        memory_rezero: the memory encoder's blocks start as the identity (learned residual scales
+            initialized to 0), so the slots start as their own sentences and are mixed only as far
+            as training asks.
 
     Example:
 
@@ -84,6 +87,7 @@ class TransformerMemory(keras.Model):
         halting=False,
         max_sentence_length=32,
         seed=None,
+        memory_rezero=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -106,6 +110,7 @@ class TransformerMemory(keras.Model):
         self.halting = bool(halting)
         self.max_sentence_length = int(max_sentence_length)
         self.seed = seed
+        self.memory_rezero = bool(memory_rezero)
 
         def sub_seed(offset):
             return None if seed is None else int(seed) * 1000 + offset
@@ -122,7 +127,8 @@ class TransformerMemory(keras.Model):
         self.sentence_dropout = keras.layers.Dropout(dropout, seed=sub_seed(1), name="sentence_dropout")
         self.memory_encoder = MemoryTransformer(
             num_layers=memory_layers, num_heads=num_heads, ffn_dim=self.ffn_dim, dropout=dropout, max_age=memory_size,
-            time_noise=time_noise, shared=shared, halting=halting, seed=sub_seed(200), name="memory_encoder",
+            time_noise=time_noise, shared=shared, halting=halting, seed=sub_seed(200), rezero=memory_rezero,
+            name="memory_encoder",
         )
         self.reads = [
             TransformerBlock(num_heads, ffn_dim=self.ffn_dim, dropout=dropout, seed=sub_seed(300 + 10 * k), name=f"read_{k + 1}")
@@ -149,6 +155,7 @@ class TransformerMemory(keras.Model):
             halting=self.halting,
             max_sentence_length=self.max_sentence_length,
             seed=self.seed,
+            memory_rezero=self.memory_rezero,
         )
         return config
 
