@@ -94,6 +94,28 @@ def test_block_config_round_trip_and_save_load(tmp_path):
     _round_trip(lambda t: TransformerBlock(num_heads=2, ffn_dim=12)(t), [x], tmp_path)
 
 
+def test_rezero_block_starts_as_the_identity_and_opens_with_its_gates(tmp_path):
+    x = np.random.default_rng(4).normal(size=(2, 5, DIM)).astype("float32")
+    block = TransformerBlock(num_heads=2, ffn_dim=12, rezero=True)
+    np.testing.assert_allclose(_np(block(x)), x, rtol=1e-6, atol=1e-6)  # both gates start at 0
+    plain = TransformerBlock(num_heads=2, ffn_dim=12)
+    plain(x)
+    plain.set_weights([_np(w) for w in block.weights if "gate" not in w.path])
+    block.attention_gate.assign(1.0)
+    block.ffn_gate.assign(1.0)
+    np.testing.assert_allclose(_np(block(x)), _np(plain(x)), rtol=1e-5, atol=1e-6)  # gates at 1 = plain block
+    block.ffn_gate.assign(0.5)
+    attention_only = x + _np(block.attention(block.attention_norm(x), block.attention_norm(x)))
+    ffn = _np(block.ffn_out(block.ffn_in(block.ffn_norm(attention_only))))
+    np.testing.assert_allclose(_np(block(x)), attention_only + 0.5 * ffn, rtol=1e-5, atol=1e-5)
+    assert TransformerBlock.from_config(block.get_config()).rezero
+    model, _ = _round_trip(lambda t: TransformerBlock(num_heads=2, ffn_dim=12, rezero=True)(t), [x], tmp_path)
+    gate = next(w for w in model.weights if "attention_gate" in w.path)
+    gate.assign(0.7)
+    loaded = _round_trip(lambda t: model(t), [x], tmp_path)[1]  # a trained gate survives save/load
+    assert any("attention_gate" in w.path and np.isclose(_np(w), 0.7) for w in loaded.weights)
+
+
 # --------------------------------------------------------------------------- sentence encoders
 
 
@@ -184,6 +206,21 @@ def test_memory_transformer_without_layers_keeps_each_slot_its_own_sentence():
     for bad in ({"num_layers": -1}, {"num_layers": 0, "shared": True}, {"num_layers": 0, "halting": True}):
         with pytest.raises(ValueError, match="num_layers"):
             MemoryTransformer(**bad)
+
+
+def test_rezero_memory_transformer_starts_with_each_slot_its_own_sentence():
+    memories = np.random.default_rng(8).normal(size=(2, 5, DIM)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
+    gated = MemoryTransformer(num_layers=2, num_heads=2, max_age=10, rezero=True)
+    unmixed = MemoryTransformer(num_layers=0, max_age=10)
+    out, maps = gated(memories, mask=mask, return_attention=True)
+    unmixed(memories, mask=mask)
+    shared_weights = {w.path.split("/", 1)[1]: w for w in gated.weights if "block" not in w.path}
+    for weight in unmixed.weights:  # the same temporal vectors and final norm
+        weight.assign(shared_weights[weight.path.split("/", 1)[1]])
+    np.testing.assert_allclose(_np(out), _np(unmixed(memories, mask=mask)), rtol=1e-5, atol=1e-6)
+    assert maps.shape == (2, 2, 5) and all(block.rezero for block in gated.blocks)
+    assert MemoryTransformer.from_config(gated.get_config()).rezero
 
 
 def test_shared_depth_reuses_one_block_and_halting_adds_a_ponder_cost():

@@ -75,6 +75,18 @@ def test_without_memory_layers_the_maps_are_the_reads(tmp_path):
     np.testing.assert_allclose(_np(loaded(inputs)), _np(logits), rtol=1e-5, atol=1e-6)
 
 
+def test_a_new_model_starts_with_unmixed_memory_slots():
+    memories = np.random.default_rng(1).normal(size=(2, MEMORY, SMALL["embedding_dim"])).astype("float32")
+    changed = memories.copy()
+    changed[:, 1] = np.random.default_rng(2).normal(size=changed[:, 1].shape)
+    for rezero, mixed in ((True, False), (False, True)):
+        model = _model(memory_rezero=rezero)
+        model(_inputs())
+        before, after = _np(model.memory_encoder(memories)), _np(model.memory_encoder(changed))
+        assert np.allclose(before[:, [0, 2]], after[:, [0, 2]], atol=1e-6) != mixed  # other slots see slot 1 only if mixed
+    assert TransformerMemory(vocabulary_size=VOCAB).get_config()["memory_rezero"]
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
 def test_padding_slots_and_words_do_not_change_the_answer(variant):
     model = _model(**variant)
