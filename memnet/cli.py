@@ -63,16 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="memnet", description="Memory-network question answering on bAbI.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    train = commands.add_parser("train", help="train a model and write a run folder")
-    train.add_argument("--task", required=True, help="a task number, a comma-separated list, or 'all' (joint)")
-    train.add_argument("--data-dir", help="folder of qaN_*_{train,test}.txt files (else $MEMNET_BABI_DIR, else the download)")
-    train.add_argument("--model", default="memn2n", choices=sorted(MODELS), help="model to train (default: memn2n)")
-    train.add_argument("--epochs", type=_positive_int, help="epochs after linear start (default: the paper's, 100 per task, 60 joint)")
-    train.add_argument(
+    schedule = argparse.ArgumentParser(add_help=False)  # shared by train and bench protocol
+    schedule.add_argument("--epochs", type=_positive_int, help="epochs after linear start (default: the paper's, 100 per task, 60 joint)")
+    schedule.add_argument(
         "--learning-rate", type=_positive_float,
         help="initial learning rate (default: the model's own; for memn2n also the linear-start rate)",
     )
+
+    train = commands.add_parser("train", parents=[schedule], help="train a model and write a run folder")
+    train.add_argument("--task", required=True, help="a task number, a comma-separated list, or 'all' (joint)")
+    train.add_argument("--data-dir", help="folder of qaN_*_{train,test}.txt files (else $MEMNET_BABI_DIR, else the download)")
+    train.add_argument("--model", default="memn2n", choices=sorted(MODELS), help="model to train (default: memn2n)")
     train.add_argument("--runs", type=_positive_int, default=1, help="repeat training R times, keep the lowest training error")
     train.add_argument("--seed", type=int, default=0, help="random seed of the first run (run r uses seed + r)")
     train.add_argument("--memory-size", type=_positive_int, default=50, help="memory slots: the most recent sentences kept")
@@ -110,16 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmarks: the paper's protocols, training speed")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
-    protocol = bench_commands.add_parser("protocol", help="train and test on a protocol; write benchmarks/results/<model>-<protocol>.*")
+    protocol = bench_commands.add_parser("protocol", parents=[schedule], help="train and test on a protocol; write benchmarks/results/<model>-<protocol>.*")
     protocol.add_argument("protocol", choices=["1k-per-task", "1k-joint", "10k-per-task", "generated-1k-per-task"])
     protocol.add_argument("--data-root", default=_default_babi_root(), help="bAbI root holding en/ and en-10k/")
     protocol.add_argument("--model", default="memn2n", choices=sorted(MODELS))
     protocol.add_argument("--runs", type=_positive_int, default=10, help="runs per task, best by training error (paper: 10)")
-    protocol.add_argument("--epochs", type=_positive_int, help="epochs after linear start (default: the paper's)")
-    protocol.add_argument(
-        "--learning-rate", type=_positive_float,
-        help="initial learning rate (default: the model's own; for memn2n also the linear-start rate)",
-    )
     protocol.add_argument("--tasks", default="all", help="task numbers (default all)")
     protocol.add_argument("--seed", type=int, default=0)
     protocol.add_argument("--out", default="benchmarks/results")
