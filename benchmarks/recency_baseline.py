@@ -1,12 +1,15 @@
 """A shortcut baseline: answer with the most recent story word that is a possible answer.
 
-A model that fails a task near this baseline's error has probably learned the shortcut instead of
+A model that fails a task at about this baseline's error may have learned the shortcut instead of
 the task. The rule uses no words of any language: the possible answers are the answers of the
 task's training set, and "most recent" is the last such word in the story (the last sentence that
-has one, its last one). Where the story has none, it answers the most frequent training answer.
+has one, its last one). Where the story has none, it answers the most frequent training answer;
+the table says how often. Answers that never appear in a story as one word (yes/no, counts,
+lists such as ``a,b``, directions such as ``n,w``) always take that fallback, so for such tasks
+the figure is a majority-answer baseline.
 
 Usage:
-    python benchmarks/recency_baseline.py [--data DIR] [--tasks 1,2,...] [--out FILE.md]
+    python benchmarks/recency_baseline.py [--data DIR] [--tasks all|1,2,...] [--out FILE.md]
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import sys
 from pathlib import Path
 
 from memnet.data.datasets import load_task
-from memnet.data.sources import find_task_file
+from memnet.errors import DataNotFoundError
+from memnet.io import write_text_atomic
 from memnet.provenance import git_commit
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2" / "en-10k"
@@ -32,35 +36,57 @@ def recency_answer(example, answers: set[str], fallback: str) -> str:
     return fallback
 
 
-def recency_error(train, test) -> float:
-    """Test error (%) of the recency rule, its possible answers taken from ``train``."""
+def recency_error(train, test) -> tuple[float, float]:
+    """Test error (%) of the recency rule, its possible answers taken from ``train``, and the share (%) answered by the fallback."""
+    if not train or not test:
+        raise ValueError("recency_error needs training and test examples")
     counts = collections.Counter(example.answer for example in train)
     answers, fallback = set(counts), counts.most_common(1)[0][0]
-    wrong = sum(recency_answer(example, answers, fallback) != example.answer for example in test)
-    return 100.0 * wrong / len(test)
+    wrong = fell_back = 0
+    for example in test:
+        wrong += recency_answer(example, answers, fallback) != example.answer
+        fell_back += recency_answer(example, answers, None) is None
+    return 100.0 * wrong / len(test), 100.0 * fell_back / len(test)
+
+
+def task_list(text: str) -> list[int]:
+    """``"all"`` or comma-separated task numbers 1-20 (an argparse type)."""
+    if text == "all":
+        return list(range(1, 21))
+    try:
+        tasks = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'all' or task numbers such as 1,2,16; got {text!r}") from None
+    if not all(1 <= task <= 20 for task in tasks):
+        raise argparse.ArgumentTypeError(f"task numbers run from 1 to 20; got {text!r}")
+    return tasks
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--tasks", default=",".join(str(t) for t in range(1, 21)))
+    parser.add_argument("--tasks", type=task_list, default="all", help="'all' (default) or e.g. 1,2,16")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        parser.error(f"--data: {args.data} is not a folder")
     rows = []
-    for task in (int(t) for t in args.tasks.split(",")):
-        if find_task_file(args.data, task, "train") is None:
-            rows.append(f"| {task} | not run: no training file |")
+    for task in args.tasks:
+        try:
+            splits = load_task(args.data, task)
+        except DataNotFoundError as error:
+            rows.append(f"| {task} | not run: {error} | |")
             continue
-        splits = load_task(args.data, task)
-        rows.append(f"| {task} | {recency_error(splits.train + splits.valid, splits.test):.1f} |")
+        error, fallback = recency_error(splits.train + splits.valid, splits.test)
+        rows.append(f"| {task} | {error:.1f} | {fallback:.1f} |")
     command = " ".join(["python benchmarks/recency_baseline.py", *(argv if argv is not None else sys.argv[1:])])
     lines = [
         "# Recency baseline: the most recent story word that is a possible answer",
         "",
         f"Test error (%) per task, data `{args.data.name}`.",
         "",
-        "| task | test error |",
-        "| --- | --- |",
+        "| task | test error | answered by the fallback |",
+        "| --- | --- | --- |",
         *rows,
         "",
         f"- command: `{command}`",
@@ -72,11 +98,8 @@ def main(argv=None) -> int:
         print(text)
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.out.with_suffix(".tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(args.out)  # never a half-written table
+    write_text_atomic(args.out, text)  # never a half-written table
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

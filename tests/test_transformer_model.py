@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
+import zipfile
 
 import keras
 import numpy as np
@@ -22,9 +24,16 @@ def _np(x):
     return keras.ops.convert_to_numpy(x)
 
 
-def _model(**kwargs):
+def _model(open_gates=True, **kwargs):
+    """A small model; its memory blocks' ReZero gates set to 0.5, so that the blocks are not the identity."""
     keras.utils.set_random_seed(0)
-    return TransformerMemory(**{"vocabulary_size": VOCAB, "memory_size": MEMORY, "seed": 0, **SMALL, **kwargs})
+    model = TransformerMemory(**{"vocabulary_size": VOCAB, "memory_size": MEMORY, "seed": 0, **SMALL, **kwargs})
+    model.build()
+    gates = [w for w in model.weights if w.path.endswith("_gate")]
+    assert len(gates) == (2 * len(model.memory_encoder.blocks) if model.memory_rezero else 0)
+    for gate in gates if open_gates else ():
+        gate.assign(0.5)
+    return model
 
 
 def _inputs(batch=4, slots=MEMORY, words=WORDS, seed=0):
@@ -80,7 +89,7 @@ def test_a_new_model_starts_with_unmixed_memory_slots():
     changed = memories.copy()
     changed[:, 1] = np.random.default_rng(2).normal(size=changed[:, 1].shape)
     for rezero, mixed in ((True, False), (False, True)):
-        model = _model(memory_rezero=rezero)
+        model = _model(open_gates=False, memory_rezero=rezero)
         model(_inputs())
         before, after = _np(model.memory_encoder(memories)), _np(model.memory_encoder(changed))
         assert np.allclose(before[:, [0, 2]], after[:, [0, 2]], atol=1e-6) != mixed  # other slots see slot 1 only if mixed
@@ -120,6 +129,23 @@ def test_save_and_load_in_safe_mode_gives_identical_predictions(tmp_path, varian
     loaded_logits, loaded_attention = loaded(inputs, return_attention=True)
     np.testing.assert_array_equal(_np(loaded_logits), _np(logits))
     np.testing.assert_array_equal(_np(loaded_attention), _np(attention))
+
+
+def test_a_model_saved_before_memory_rezero_loads_with_plain_memory_blocks(tmp_path):
+    old = _model(memory_rezero=False)
+    inputs = _inputs()
+    old.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    del config["config"]["memory_rezero"]  # as written before the setting existed
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "before.keras", "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    loaded = keras.saving.load_model(tmp_path / "before.keras", safe_mode=True, compile=False)
+    assert not loaded.memory_rezero
+    np.testing.assert_allclose(_np(loaded(inputs)), _np(old(inputs)), rtol=1e-5, atol=1e-6)
 
 
 def test_bad_settings_are_refused():

@@ -8,16 +8,18 @@ from keras import ops
 class TransformerBlock(keras.layers.Layer):
     """One pre-norm transformer encoder block built on :class:`keras.layers.MultiHeadAttention`.
 
-    ``x <- x + Dropout(MHA(LN(x), context))`` then ``x <- x + Dropout(FFN(LN(x)))``. Without
-    ``context`` the block is self-attention over ``x``; with it, ``x`` (the queries) attends over
-    ``context`` (cross-attention, e.g. a question reading a memory). Padding positions of the
+    ``x <- x + g_a Dropout(MHA(LN(x), context))`` then ``x <- x + g_f Dropout(FFN(LN(x)))``, with
+    the gates ``g_a = g_f = 1`` unless ``rezero``. Without ``context`` the block is self-attention
+    over ``x``; with it, ``x`` (the queries) attends over ``context`` (cross-attention, e.g. a
+    question reading a memory). Padding positions of the
     attended sequence never receive attention, so the outputs at real positions do not depend on
     how much padding there is. Outputs at padding positions are finite but meaningless; the
     input mask is passed on so that downstream layers ignore them.
 
     With ``rezero=True`` each residual branch is scaled by a learned scalar that starts at 0
     (ReZero, Bachlechner et al. 2020): the block starts as the identity and mixes in attention
-    and the feed-forward network only as far as training asks for them.
+    and the feed-forward network only as far as training asks for them. (The gates, the layer's
+    own weights, come first in ``weights``, before those of its sublayers.)
 
     Args:
         num_heads: attention heads.

@@ -28,8 +28,9 @@ class TransformerMemory(keras.Model):
        slots with ``memory_layers`` blocks of self-attention (``shared=True``: one block applied
        ``memory_layers`` times, Universal-Transformer style; ``halting=True``: with adaptive
        computation time). The blocks start as the identity (``memory_rezero``): with plain
-       residual blocks the slots got mixed so much that the reads could no longer pick out one
-       sentence, and the model underfit bAbI tasks 4, 6 and 10 (10k).
+       residual blocks the model underfit bAbI tasks 4, 6 and 10 (10k, 20 epochs), as it did
+       not without self-attention over the slots (``memory_layers=0``); with the gates it does
+       as well as without self-attention on those tasks.
     3. The question vector reads the memory ``hops`` times, each read a pre-norm cross-attention
        :class:`TransformerBlock` (question -> memory slots, then a feed-forward network).
     4. The answer is a linear layer over the vocabulary on the normalized final question state.
@@ -61,7 +62,8 @@ class TransformerMemory(keras.Model):
         seed: seed of dropout and time noise.
         memory_rezero: the memory encoder's blocks start as the identity (learned residual scales
             initialized to 0), so the slots start as their own sentences and are mixed only as far
-            as training asks.
+            as training asks. Configs without this key (models saved before it existed) load as
+            ``False``.
 
     Example:
 
@@ -160,6 +162,11 @@ class TransformerMemory(keras.Model):
             memory_rezero=self.memory_rezero,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Models saved before memory_rezero existed had plain memory blocks (and no gate weights).
+        return super().from_config({"memory_rezero": False, **config})
 
     @classmethod
     def default_settings(cls, tasks):
