@@ -11,8 +11,10 @@ Usage:
 
 Committed tables (``benchmarks/results/``): ``readwrite-writes.md`` (the 10k tasks where readwrite
 with the interpolating write failed by underfitting, commit fb4d5e1) and
-``transformer-memory-layers.md`` (the 10k tasks where transformer underfits) and
-``transformer-memory-layers-1k.md`` (1k tasks where it overfits).
+``transformer-memory-layers.md`` (the 10k tasks where transformer underfit with plain memory
+blocks), ``transformer-memory-layers-1k.md`` (1k tasks where it overfits),
+``transformer-memory-rezero.md`` (the same 10k tasks with ReZero memory blocks) and
+``transformer-dropout-1k.md`` (1k: more dropout does not stop the overfitting).
 """
 
 from __future__ import annotations
