@@ -14,7 +14,8 @@ with the interpolating write failed by underfitting, commit fb4d5e1) and
 ``transformer-memory-layers.md`` (the 10k tasks where transformer underfit with plain memory
 blocks), ``transformer-memory-layers-1k.md`` (1k tasks where it overfits),
 ``transformer-memory-rezero.md`` (the same 10k tasks with ReZero memory blocks) and
-``transformer-dropout-1k.md`` (1k: more dropout does not stop the overfitting).
+``transformer-dropout-1k.md`` and ``transformer-embedding-dim-1k.md`` (1k: neither more dropout
+nor a smaller model stops the overfitting).
 """
 
 from __future__ import annotations
