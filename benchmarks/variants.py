@@ -14,8 +14,9 @@ with the interpolating write failed by underfitting, commit fb4d5e1) and
 ``transformer-memory-layers.md`` (the 10k tasks where transformer underfit with plain memory
 blocks), ``transformer-memory-layers-1k.md`` (1k tasks where it overfits),
 ``transformer-memory-rezero.md`` (the same 10k tasks with ReZero memory blocks) and
-``transformer-dropout-1k.md`` and ``transformer-embedding-dim-1k.md`` (1k: neither more dropout
-nor a smaller model stops the overfitting).
+``transformer-dropout-1k.md``, ``transformer-embedding-dim-1k.md`` and
+``transformer-time-noise-1k.md`` (1k: neither more dropout, a smaller model nor more time noise
+stops the overfitting).
 """
 
 from __future__ import annotations
