@@ -20,14 +20,15 @@ import sys
 from pathlib import Path
 
 from memnet.data.datasets import load_task
-from memnet.errors import DataNotFoundError
+from memnet.catalogue import parse_task_selection
+from memnet.errors import DataNotFoundError, MemnetError
 from memnet.io import write_text_atomic
 from memnet.provenance import git_commit
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2" / "en-10k"
 
 
-def recency_answer(example, answers: set[str], fallback: str) -> str:
+def recency_answer(example, answers: set[str], fallback: str | None) -> str | None:
     """The last word of the story that is one of ``answers`` (else ``fallback``)."""
     for sentence in reversed(example.story):
         for word in reversed(sentence):
@@ -44,22 +45,18 @@ def recency_error(train, test) -> tuple[float, float]:
     answers, fallback = set(counts), counts.most_common(1)[0][0]
     wrong = fell_back = 0
     for example in test:
-        wrong += recency_answer(example, answers, fallback) != example.answer
-        fell_back += recency_answer(example, answers, None) is None
+        answer = recency_answer(example, answers, None)
+        fell_back += answer is None
+        wrong += (fallback if answer is None else answer) != example.answer
     return 100.0 * wrong / len(test), 100.0 * fell_back / len(test)
 
 
 def task_list(text: str) -> list[int]:
-    """``"all"`` or comma-separated task numbers 1-20 (an argparse type)."""
-    if text == "all":
-        return list(range(1, 21))
+    """``"all"`` or comma-separated task numbers (an argparse type around the catalogue's parser)."""
     try:
-        tasks = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'all' or task numbers such as 1,2,16; got {text!r}") from None
-    if not all(1 <= task <= 20 for task in tasks):
-        raise argparse.ArgumentTypeError(f"task numbers run from 1 to 20; got {text!r}")
-    return tasks
+        return parse_task_selection(text)
+    except MemnetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def main(argv=None) -> int:
@@ -97,9 +94,9 @@ def main(argv=None) -> int:
     if args.out is None:
         print(text)
         return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.out, text)  # never a half-written table
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from memnet.experiment import train_experiment  # noqa: E402
 from memnet.benchmark import machine_text  # noqa: E402
+from memnet.io import write_text_atomic  # noqa: E402
 from memnet.provenance import git_commit, machine  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2" / "en-10k"
@@ -94,10 +95,7 @@ def main(argv=None) -> int:
         f"- wall time: {time.perf_counter() - start:.0f} s; machine: {machine_text(machine())}",
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.out.with_suffix(".tmp")
-    partial.write_text("\n".join(lines), encoding="utf-8")
-    partial.replace(args.out)  # never a half-written table
+    write_text_atomic(args.out, "\n".join(lines))  # never a half-written table
     return 0
 
 

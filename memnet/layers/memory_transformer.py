@@ -160,10 +160,11 @@ class MemoryTransformer(keras.layers.Layer):
                 x, scores = block(x, mask=mask, training=training, return_attention=True)
                 maps.append(self._received_attention(scores, mask))
         x = self.final_norm(x)
-        if return_attention:
-            no_maps = ops.zeros((ops.shape(x)[0], 0, ops.shape(x)[1]), "float32")
-            return x, ops.stack(maps, axis=1) if maps else no_maps
-        return x
+        if not return_attention:
+            return x
+        if not maps:  # num_layers=0
+            return x, ops.zeros((ops.shape(x)[0], 0, ops.shape(x)[1]), "float32")
+        return x, ops.stack(maps, axis=1)
 
     def _adaptive_steps(self, state, mask, training, maps):
         """ACT (Graves 2016) as in the Universal Transformer, with every slot forced to halt at the last step."""
