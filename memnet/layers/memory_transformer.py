@@ -48,7 +48,12 @@ class MemoryTransformer(keras.layers.Layer):
         mask: boolean ``[batch, slots]``, True at real slots (defaults to the Keras mask of ``memories``).
         training: dropout, time noise and the ponder cost are active.
         return_attention: also return one attention map per step, ``[batch, steps, slots]``: the
-            attention each slot *receives*, averaged over heads and over the real querying slots.
+            attention each slot *receives*, averaged over heads and over the real querying slots
+            (the query slots included as askers, left out as receivers).
+        query: optional ``[batch, queries, dim]`` appended after the memory for the self-attention
+            (the Universal Transformer's bAbI setup, where the question is one more slot, so the
+            memory is contextualized knowing the question). No temporal vector is added to it.
+            The call then returns ``memories, query`` (and the attention, if asked).
 
     Example:
 
@@ -140,7 +145,7 @@ class MemoryTransformer(keras.layers.Layer):
         self.final_norm.build((None, None, dim))
         self.built = True
 
-    def call(self, memories, mask=None, training=None, return_attention=False):
+    def call(self, memories, mask=None, training=None, return_attention=False, query=None):
         if mask is None:
             mask = getattr(memories, "_keras_mask", None)
         if mask is None:
@@ -149,6 +154,10 @@ class MemoryTransformer(keras.layers.Layer):
         x = memories
         if self.max_age > 0:
             x = self.temporal(x, self.memory_age(mask, training=training))
+        slots = ops.shape(memories)[1]
+        if query is not None:  # extra slots after the memory: they attend and are attended to, with no age
+            x = ops.concatenate([x, ops.cast(query, x.dtype)], axis=1)
+            mask = ops.concatenate([mask, ops.ones(ops.shape(query)[:2], dtype="bool")], axis=1)
         maps = []
         if self.halting:
             x = self._adaptive_steps(x, mask, training, maps)
@@ -160,11 +169,14 @@ class MemoryTransformer(keras.layers.Layer):
                 x, scores = block(x, mask=mask, training=training, return_attention=True)
                 maps.append(self._received_attention(scores, mask))
         x = self.final_norm(x)
+        outputs = (x,) if query is None else (x[:, :slots], x[:, slots:])
         if not return_attention:
-            return x
-        if not maps:  # num_layers=0
-            return x, ops.zeros((ops.shape(x)[0], 0, ops.shape(x)[1]), "float32")
-        return x, ops.stack(maps, axis=1)
+            return outputs[0] if query is None else outputs
+        if maps:
+            attention = ops.stack(maps, axis=1)[:, :, :slots]
+        else:  # num_layers=0
+            attention = ops.zeros((ops.shape(x)[0], 0, slots), "float32")
+        return (*outputs, attention)
 
     def _adaptive_steps(self, state, mask, training, maps):
         """ACT (Graves 2016) as in the Universal Transformer, with every slot forced to halt at the last step."""
@@ -206,8 +218,8 @@ class MemoryTransformer(keras.layers.Layer):
         received = ops.sum(weights * real[:, :, None], axis=1) / ops.maximum(ops.sum(real, axis=1, keepdims=True), 1.0)
         return received * real
 
-    def compute_mask(self, memories, mask=None, training=None, return_attention=False):
-        if return_attention:
+    def compute_mask(self, memories, mask=None, training=None, return_attention=False, query=None):
+        if return_attention or query is not None:
             return None
         return mask if mask is not None else getattr(memories, "_keras_mask", None)
 

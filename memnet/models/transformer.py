@@ -92,6 +92,8 @@ class TransformerMemory(keras.Model):
         max_sentence_length=32,
         seed=None,
         memory_rezero=True,
+        question_in_memory=False,
+        tied_answer=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -115,6 +117,8 @@ class TransformerMemory(keras.Model):
         self.max_sentence_length = int(max_sentence_length)
         self.seed = seed
         self.memory_rezero = bool(memory_rezero)
+        self.question_in_memory = bool(question_in_memory)
+        self.tied_answer = bool(tied_answer)
 
         def sub_seed(offset):
             return None if seed is None else int(seed) * 1000 + offset
@@ -139,7 +143,8 @@ class TransformerMemory(keras.Model):
             for k in range(self.hops)
         ]
         self.output_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="output_norm")
-        self.answer = keras.layers.Dense(vocabulary_size, name="answer", dtype="float32")  # logits stay float32
+        if not self.tied_answer:
+            self.answer = keras.layers.Dense(vocabulary_size, name="answer", dtype="float32")  # logits stay float32
 
     def get_config(self):
         config = super().get_config()
@@ -160,13 +165,15 @@ class TransformerMemory(keras.Model):
             max_sentence_length=self.max_sentence_length,
             seed=self.seed,
             memory_rezero=self.memory_rezero,
+            question_in_memory=self.question_in_memory,
+            tied_answer=self.tied_answer,
         )
         return config
 
     @classmethod
     def from_config(cls, config):
         # Models saved before memory_rezero existed had plain memory blocks (and no gate weights).
-        return super().from_config({"memory_rezero": False, **config})
+        return super().from_config({"memory_rezero": False, "question_in_memory": False, "tied_answer": False, **config})
 
     @classmethod
     def default_settings(cls, tasks):
@@ -203,7 +210,10 @@ class TransformerMemory(keras.Model):
         for read in self.reads:
             read.build((None, 1, dim))
         self.output_norm.build((None, dim))
-        self.answer.build((None, dim))
+        if self.tied_answer:
+            self.answer_bias = self.add_weight(shape=(self.vocabulary_size,), initializer="zeros", name="answer_bias")
+        else:
+            self.answer.build((None, dim))
         self.built = True
 
     def call(self, inputs, training=False, return_attention=False):
@@ -211,14 +221,26 @@ class TransformerMemory(keras.Model):
         slot_mask = ops.any(ops.not_equal(story, 0), axis=-1)
         real_slots = ops.cast(slot_mask, "float32")
         memory = self.sentence_dropout(self.sentence_encoder(story, training=training), training=training)
-        memory, maps = self.memory_encoder(memory, mask=slot_mask, training=training, return_attention=True)
         query = self.sentence_dropout(self.sentence_encoder(question, training=training), training=training)
         state = ops.expand_dims(query, 1)  # [B, 1, dim]
+        if self.question_in_memory:
+            memory, state, maps = self.memory_encoder(
+                memory, mask=slot_mask, query=state, training=training, return_attention=True
+            )
+        else:
+            memory, maps = self.memory_encoder(memory, mask=slot_mask, training=training, return_attention=True)
         reads = []
         for read in self.reads:
             state, scores = read(state, context=memory, context_mask=slot_mask, training=training, return_attention=True)
             reads.append(ops.mean(ops.cast(scores, "float32"), axis=1)[:, 0, :] * real_slots)  # [B, slots]
-        logits = ops.cast(self.answer(self.output_norm(state[:, 0, :])), "float32")
+        logits = self._answer_logits(self.output_norm(state[:, 0, :]))
         if return_attention:
             return logits, ops.concatenate([maps, ops.stack(reads, axis=1)], axis=1)
         return logits
+
+    def _answer_logits(self, state):
+        if not self.tied_answer:
+            return ops.cast(self.answer(state), "float32")
+        # the answer scores each word by its own embedding, as MemN2N's W = C^K ties it
+        embeddings = ops.cast(self.sentence_encoder.embeddings, "float32")
+        return ops.matmul(ops.cast(state, "float32"), ops.transpose(embeddings)) + self.answer_bias
