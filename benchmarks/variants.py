@@ -7,7 +7,7 @@ commit the table records.
 
 Usage:
     python benchmarks/variants.py --model readwrite --setting write --values interpolate,additive \\
-        [--data DIR] [--tasks 2,6,9,16] [--epochs 20] [--learning-rate LR] [--out FILE.md]
+        [--with SETTING=VALUE ...] [--data DIR] [--tasks 2,6,9,16] [--epochs 20] [--learning-rate LR] --out FILE.md
 
 Committed tables (``benchmarks/results/``): ``readwrite-writes.md`` (the 10k tasks where readwrite
 with the interpolating write failed by underfitting, commit fb4d5e1) and
@@ -55,6 +55,10 @@ def main(argv=None) -> int:
     parser.add_argument("--model", required=True)
     parser.add_argument("--setting", required=True, help="a model argument, e.g. write or memory_layers")
     parser.add_argument("--values", required=True, help="comma-separated values of the setting")
+    parser.add_argument(
+        "--with", dest="fixed", action="append", default=[], metavar="SETTING=VALUE",
+        help="another model setting, held at this value in every run (repeatable)",
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--tasks", default="2,6,9,16")
     parser.add_argument("--epochs", type=int, default=20)
@@ -63,6 +67,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     tasks = [int(t) for t in args.tasks.split(",")]
     values = [parse_value(v) for v in args.values.split(",")]
+    fixed = {}
+    for item in args.fixed:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--with {item!r}: expected SETTING=VALUE")
+        fixed[name] = parse_value(value)
     overrides = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
     commit, start = git_commit(), time.perf_counter()
     rows = []
@@ -72,7 +82,7 @@ def main(argv=None) -> int:
             for value in values:
                 metrics = train_experiment(
                     tasks=[task], data_dir=args.data, out_dir=Path(scratch) / f"{task}-{value}", model=args.model,
-                    epochs=args.epochs, model_settings={args.setting: value}, training_overrides=overrides,
+                    epochs=args.epochs, model_settings={**fixed, args.setting: value}, training_overrides=overrides,
                 )
                 errors = metrics["per_task"][str(task)]
                 row += [f"{errors['train_error']:.1f}", f"{errors['test_error']:.1f}"]
@@ -84,7 +94,9 @@ def main(argv=None) -> int:
         f"# {args.model}: {args.setting} = {', '.join(map(str, values))}",
         "",
         f"Error (%) per task, one run each (seed 0), {args.epochs} epochs, data `{args.data.name}`"
-        + (f", learning rate {args.learning_rate:g}." if args.learning_rate else "."),
+        + (f", learning rate {args.learning_rate:g}" if args.learning_rate else "")
+        + "".join(f", {name}={value}" for name, value in fixed.items())
+        + ".",
         "",
         f"| task | {header} |",
         "| --- |" + " --- |" * (2 * len(values)),

@@ -223,6 +223,32 @@ def test_rezero_memory_transformer_starts_with_each_slot_its_own_sentence():
     assert MemoryTransformer.from_config(gated.get_config()).rezero
 
 
+@pytest.mark.parametrize("variant", [{}, {"halting": True}], ids=["stacked", "act"])
+def test_query_slots_join_the_self_attention_but_are_not_memory(variant):
+    encoder = MemoryTransformer(num_layers=2, num_heads=2, max_age=10, **variant)
+    rng = np.random.default_rng(9)
+    memories = rng.normal(size=(2, 5, DIM)).astype("float32")
+    query = rng.normal(size=(2, 1, DIM)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
+    out, query_out, maps = encoder(memories, mask=mask, query=query, return_attention=True)
+    assert out.shape == (2, 5, DIM) and query_out.shape == (2, 1, DIM) and maps.shape == (2, 2, 5)
+    maps = _np(maps)
+    assert not maps[1, :, 3:].any() and (maps.sum(-1) < 1.0).all()  # the rest of the attention went to the query
+    # the memory is read knowing the query, and the query sees the memory
+    assert not np.allclose(_np(out), _np(encoder(memories, mask=mask)), atol=1e-4)
+    other_query = _np(encoder(memories, mask=mask, query=-query)[0])
+    assert not np.allclose(other_query, _np(out), atol=1e-4)
+    changed = memories.copy()
+    changed[:, 0] = rng.normal(size=changed[:, 0].shape)
+    assert not np.allclose(_np(encoder(changed, mask=mask, query=query)[1]), _np(query_out), atol=1e-4)
+    # padding slots between the memory and the query change nothing
+    padded = np.concatenate([memories, rng.normal(size=(2, 3, DIM)).astype("float32")], axis=1)
+    padded_out, padded_query = encoder(padded, mask=_pad(mask, 1, 3, False), query=query)
+    np.testing.assert_allclose(_np(padded_query), _np(query_out), rtol=1e-5, atol=1e-5)
+    for b, n in enumerate(mask.sum(1)):
+        np.testing.assert_allclose(_np(padded_out)[b, :n], _np(out)[b, :n], rtol=1e-5, atol=1e-5)
+
+
 def test_shared_depth_reuses_one_block_and_halting_adds_a_ponder_cost():
     memories = np.random.default_rng(5).normal(size=(2, 5, DIM)).astype("float32")
     stacked, shared, act = (MemoryTransformer(num_layers=4, num_heads=2, max_age=10, **kw) for kw in ({}, {"shared": True}, {"halting": True}))

@@ -96,7 +96,24 @@ def test_a_new_model_starts_with_unmixed_memory_slots():
     assert TransformerMemory(vocabulary_size=VOCAB).get_config()["memory_rezero"]
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_question_in_memory_and_the_tied_answer():
+    model = _model(question_in_memory=True, tied_answer=True)
+    inputs = _inputs()
+    logits, attention = model(inputs, return_attention=True)
+    assert logits.shape == (4, VOCAB) and attention.shape == (4, 2 + 2, MEMORY)
+    attention = _np(attention)
+    assert (attention[:, :2].sum(-1) < 1.0).all()  # memory layers: the question slot took some attention
+    np.testing.assert_allclose(attention[:, 2:].sum(-1), 1.0, rtol=1e-5)  # reads: all on the memory
+    # the question takes part in the memory's self-attention: it changes the memory maps
+    other = {**inputs, "question": np.roll(inputs["question"], 1, axis=0)}
+    assert not np.allclose(_np(model(other, return_attention=True)[1])[:, :2], attention[:, :2], atol=1e-5)
+    # the answer scores words by their embeddings: no separate answer matrix
+    assert not hasattr(model, "answer") and model.answer_bias.shape == (VOCAB,)
+    plain = _model()
+    assert plain.count_params() - model.count_params() == VOCAB * SMALL["embedding_dim"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS + [{"question_in_memory": True, "tied_answer": True}], ids=VARIANT_IDS + ["question_in_memory"])
 def test_padding_slots_and_words_do_not_change_the_answer(variant):
     model = _model(**variant)
     inputs = _inputs()
@@ -117,7 +134,11 @@ def test_training_mode_uses_dropout_and_inference_is_deterministic():
     np.testing.assert_array_equal(_np(model(inputs)), _np(model(inputs)))
 
 
-@pytest.mark.parametrize("variant", [{}, {"sentence_encoding": "transformer", "halting": True}], ids=["default", "act"])
+@pytest.mark.parametrize(
+    "variant",
+    [{}, {"sentence_encoding": "transformer", "halting": True}, {"question_in_memory": True, "tied_answer": True}],
+    ids=["default", "act", "question_in_memory"],
+)
 def test_save_and_load_in_safe_mode_gives_identical_predictions(tmp_path, variant):
     model = _model(**variant)
     inputs = _inputs()
@@ -131,20 +152,21 @@ def test_save_and_load_in_safe_mode_gives_identical_predictions(tmp_path, varian
     np.testing.assert_array_equal(_np(loaded_attention), _np(attention))
 
 
-def test_a_model_saved_before_memory_rezero_loads_with_plain_memory_blocks(tmp_path):
+def test_a_model_saved_before_the_newer_settings_loads_as_it_was(tmp_path):
     old = _model(memory_rezero=False)
     inputs = _inputs()
     old.save(tmp_path / "m.keras")
     with zipfile.ZipFile(tmp_path / "m.keras") as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     config = json.loads(files["config.json"])
-    del config["config"]["memory_rezero"]  # as written before the setting existed
+    for key in ("memory_rezero", "question_in_memory", "tied_answer"):
+        del config["config"][key]  # as written before these settings existed
     files["config.json"] = json.dumps(config).encode()
     with zipfile.ZipFile(tmp_path / "before.keras", "w") as archive:
         for name, data in files.items():
             archive.writestr(name, data)
     loaded = keras.saving.load_model(tmp_path / "before.keras", safe_mode=True, compile=False)
-    assert not loaded.memory_rezero
+    assert not (loaded.memory_rezero or loaded.question_in_memory or loaded.tied_answer)
     np.testing.assert_allclose(_np(loaded(inputs)), _np(old(inputs)), rtol=1e-5, atol=1e-6)
 
 
