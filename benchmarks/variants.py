@@ -16,7 +16,9 @@ blocks), ``transformer-memory-layers-1k.md`` (1k tasks where it overfits),
 ``transformer-memory-rezero.md`` (the same 10k tasks with ReZero memory blocks) and
 ``transformer-dropout-1k.md``, ``transformer-embedding-dim-1k.md`` and
 ``transformer-time-noise-1k.md`` (1k: neither more dropout, a smaller model nor more time noise
-stops the overfitting).
+stops the overfitting); ``transformer-question-in-memory-1k.md``, ``transformer-tied-answer-1k.md``
+and ``transformer-halting-1k.md`` (1k: the question as a memory slot, then with a tied answer or
+adaptive halting).
 """
 
 from __future__ import annotations

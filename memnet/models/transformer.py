@@ -64,6 +64,13 @@ class TransformerMemory(keras.Model):
             initialized to 0), so the slots start as their own sentences and are mixed only as far
             as training asks. Configs without this key (models saved before it existed) load as
             ``False``.
+        question_in_memory: the question vector joins the memory encoder's self-attention as one
+            more slot (without a temporal vector), as in the Universal Transformer's bAbI setup, so
+            the slots are contextualized knowing the question; the reads then start from the
+            contextualized question. Its memory-layer maps then sum to less than 1 over the slots
+            (the rest went to the question).
+        tied_answer: the answer scores each word by its own word embedding (plus a bias) instead
+            of a separate answer matrix, as MemN2N ties W to C.
 
     Example:
 
