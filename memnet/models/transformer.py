@@ -179,7 +179,8 @@ class TransformerMemory(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # Models saved before memory_rezero existed had plain memory blocks (and no gate weights).
+        # Models saved before these settings existed had plain memory blocks (no gate weights), kept
+        # the question out of the memory and had their own answer matrix.
         return super().from_config({"memory_rezero": False, "question_in_memory": False, "tied_answer": False, **config})
 
     @classmethod
