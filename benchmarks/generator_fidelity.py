@@ -25,9 +25,10 @@ from pathlib import Path
 
 from memnet import catalogue
 from memnet.data.babi import parse_babi
+from memnet.data.sources import shared_babi_root
 from memnet.generate import file_vocabulary, generate_task
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2" / "en"
+DEFAULT_DATA = shared_babi_root(Path(__file__).parents[1]) / "en"
 
 
 def story_shape(lines: list[str]) -> dict[str, float]:

@@ -20,12 +20,13 @@ import sys
 from pathlib import Path
 
 from memnet.data.datasets import load_task
+from memnet.data.sources import shared_babi_root
 from memnet.catalogue import parse_task_selection
 from memnet.errors import DataNotFoundError, MemnetError
 from memnet.io import write_text_atomic
 from memnet.provenance import git_commit
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2" / "en-10k"
+DEFAULT_DATA = shared_babi_root(Path(__file__).parents[1]) / "en-10k"
 
 
 def recency_answer(example, answers: set[str], fallback: str | None) -> str | None:

@@ -31,8 +31,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from memnet.data.sources import shared_babi_root  # noqa: E402
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2" / "en"
+DEFAULT_DATA = shared_babi_root(Path(__file__).parents[1]) / "en"
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "streaming.json"
 
 

@@ -34,10 +34,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from memnet.experiment import train_experiment  # noqa: E402
 from memnet.benchmark import machine_text  # noqa: E402
+from memnet.data.sources import shared_babi_root  # noqa: E402
 from memnet.io import write_text_atomic  # noqa: E402
 from memnet.provenance import git_commit, machine  # noqa: E402
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2" / "en-10k"
+DEFAULT_DATA = shared_babi_root(Path(__file__).parents[1]) / "en-10k"
 
 
 def parse_value(text: str):
@@ -74,6 +75,8 @@ def main(argv=None) -> int:
         name, sep, value = item.partition("=")
         if not sep or not name:
             parser.error(f"--with {item!r}: expected SETTING=VALUE")
+        if name == args.setting:
+            parser.error(f"--with {item!r}: {name} is the setting that --setting varies")
         fixed[name] = parse_value(value)
     overrides = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
     commit, start = git_commit(), time.perf_counter()

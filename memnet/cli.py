@@ -139,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _default_babi_root() -> str | None:
-    # the project's own checkout keeps the real data beside it, in ../shared
-    candidate = Path.cwd().parent / "shared" / "babi" / "tasks_1-20_v1-2"
+    from memnet.data.sources import shared_babi_root
+
+    candidate = shared_babi_root(Path.cwd())  # run from the project's own checkout
     return str(candidate) if candidate.is_dir() else None
 
 

@@ -21,6 +21,8 @@ import pytest
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from memnet.data.sources import shared_babi_root
+
 # Keep TensorFlow's C++ start-up chatter out of the test process's captured output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -30,7 +32,7 @@ settings.register_profile("memnet", database=None)
 settings.load_profile("memnet")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BABI_ROOT = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2"
+BABI_ROOT = shared_babi_root(Path(__file__).parents[1])
 NO_BABI = f"real bAbI v1.2 data not found at {BABI_ROOT} (expected ../shared/babi beside the repository)"
 
 # Lines that TensorFlow's C++ runtime writes to stderr itself (glog/absl format, e.g.

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import BABI_ROOT
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -31,7 +33,7 @@ from memnet.inference import Answer, QuestionAnswerer  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = REPO_ROOT / "app.py"
-BABI_EN = Path(__file__).resolve().parents[2] / "shared/babi/tasks_1-20_v1-2/en"
+BABI_EN = BABI_ROOT / "en"
 APP_TIMEOUT = 120  # seconds for one script run of the page (the first one imports TensorFlow)
 
 OWN_STORY = "Mary moved to the bathroom.\nJohn went to the hallway.\nDaniel travelled to the office."

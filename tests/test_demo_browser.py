@@ -22,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BABI_ROOT
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BABI_EN = Path(__file__).resolve().parents[2] / "shared/babi/tasks_1-20_v1-2/en"
+BABI_EN = BABI_ROOT / "en"
 SCREENSHOT = REPO_ROOT / "docs" / "demo.png"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BABI_ROOT
+
 nbformat = pytest.importorskip("nbformat", reason="nbformat is in the dev extra: pip install -e '.[dev]'")
 nbclient = pytest.importorskip("nbclient", reason="nbclient is in the dev extra: pip install -e '.[dev]'")
 pytest.importorskip("ipykernel", reason="ipykernel is in the dev extra: pip install -e '.[dev]'")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-BABI_EN = REPO_ROOT.parent / "shared" / "babi" / "tasks_1-20_v1-2" / "en"
+BABI_EN = BABI_ROOT / "en"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT_S = 240  # one cell (e.g. a training) in the small configuration
 NOTEBOOK_TIMEOUT_S = 300  # the whole notebook

@@ -12,9 +12,11 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import BABI_ROOT
+
 from memnet.experiment import checkpoint_dir, train_experiment
 
-BABI_EN = Path(__file__).resolve().parents[2] / "shared" / "babi" / "tasks_1-20_v1-2" / "en"
+BABI_EN = BABI_ROOT / "en"
 pytestmark = pytest.mark.skipif(not BABI_EN.is_dir(), reason=f"real bAbI data not found at {BABI_EN}")
 
 TRAIN_ARGS = ["--task", "1", "--data-dir", str(BABI_EN), "--epochs", "12", "--no-linear-start", "--runs", "2", "--quiet"]

@@ -41,3 +41,11 @@ def test_a_malformed_fixed_setting_is_an_argument_error(tmp_path, bad, capsys):
         variants.main(argv)
     assert exit_info.value.code == 2 and "SETTING=VALUE" in capsys.readouterr().err
     assert not (tmp_path / "t.md").exists()
+
+
+def test_holding_fixed_the_setting_being_varied_is_an_argument_error(tmp_path, capsys):
+    argv = ["--model", "transformer", "--setting", "hops", "--values", "1,2", "--with", "hops=3", "--out", str(tmp_path / "t.md")]
+    with pytest.raises(SystemExit) as exit_info:
+        variants.main(argv)
+    assert exit_info.value.code == 2 and "hops is the setting that --setting varies" in capsys.readouterr().err
+    assert not (tmp_path / "t.md").exists()

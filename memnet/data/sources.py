@@ -18,6 +18,11 @@ BABI_URL = "https://s3.amazonaws.com/text-datasets/babi_tasks_1-20_v1-2.tar.gz"
 ARCHIVE_ROOT = "tasks_1-20_v1-2"
 
 
+def shared_babi_root(checkout) -> Path:
+    """Where a checkout of this project keeps the real bAbI data: ``shared/babi/tasks_1-20_v1-2`` beside ``checkout``."""
+    return Path(checkout).resolve().parent / "shared" / "babi" / ARCHIVE_ROOT
+
+
 def task_file_pattern(task: int, split: str) -> re.Pattern:
     """Official names (``qa1_single-supporting-fact_train.txt``) and en-valid names (``qa1_train.txt``)."""
     return re.compile(rf"^qa{int(task)}_(?:.+_)?{re.escape(split)}\.txt$")
