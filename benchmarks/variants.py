@@ -34,23 +34,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from memnet.experiment import train_experiment  # noqa: E402
 from memnet.benchmark import machine_text  # noqa: E402
+from memnet.cli import parse_value  # noqa: E402
 from memnet.data.sources import shared_babi_root  # noqa: E402
 from memnet.io import write_text_atomic  # noqa: E402
 from memnet.provenance import git_commit, machine  # noqa: E402
 
 DEFAULT_DATA = shared_babi_root(Path(__file__).parents[1]) / "en-10k"
-
-
-def parse_value(text: str):
-    """``"2"`` -> 2, ``"0.5"`` -> 0.5, ``"true"``/``"false"`` -> bool, anything else stays text."""
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def main(argv=None) -> int:

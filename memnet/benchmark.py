@@ -68,6 +68,7 @@ def run_protocol(
     learning_rate: float | None = None,
     tasks: Sequence[int] | None = None,
     seed: int = 0,
+    model_settings: dict | None = None,
     out_dir="benchmarks/results",
     command: str = "",
     on_task_end: Callable[[dict], None] | None = None,
@@ -80,11 +81,12 @@ def run_protocol(
     """
     import pandas as pd
 
-    from memnet.experiment import build_model, default_settings, evaluate_splits, prepare_data
+    from memnet.experiment import build_model, check_model_settings, default_settings, evaluate_splits, prepare_data
     from memnet.provenance import git_commit, machine
     from memnet.training import model_training_config, train_best_of
 
     spec = get_protocol(protocol)
+    check_model_settings(model, model_settings or {})
     data_dir = Path(data_root) / spec.subset
     if not data_dir.is_dir():
         raise DataNotFoundError(f"{data_dir}: no such folder (pass the bAbI root holding {spec.subset}/)")
@@ -109,6 +111,7 @@ def run_protocol(
             _write_rows(rows, out_dir / f"{stem}.csv")
             continue
         settings, config = default_settings(group, model)
+        settings.update(model_settings or {})
         if epochs is not None:
             config.epochs = epochs
         if learning_rate is not None:
@@ -138,6 +141,7 @@ def run_protocol(
             "data_dir": str(data_dir),
             "train_dir": str(train_dir),
             "runs": runs,
+            "model_settings": dict(model_settings or {}),
             "epochs": trained_with.epochs if trained_with else None,
             "linear_start_epochs": trained_with.linear_start_epochs if trained_with else None,
             "learning_rate": trained_with.initial_learning_rate if trained_with else None,
@@ -151,6 +155,10 @@ def run_protocol(
     )
     write_report(out_dir, model, protocol)
     return out_dir / f"{stem}.csv"
+
+
+def _settings_text(settings: dict) -> str:
+    return ", ".join(f"{name}={json.dumps(value)}" for name, value in settings.items())
 
 
 CSV_COLUMNS = ("task", "train_error", "valid_error", "test_error", "best_run_seed", "seconds", "note")
@@ -221,6 +229,7 @@ def write_report(out_dir, model: str, protocol: str) -> Path:
         f"- runs per task: {info.get('runs')} (best by training error, ties by validation error); epochs: {info.get('linear_start_epochs')} "
         f"linear start + {info.get('epochs')}"
         + (f"; initial learning rate {info['learning_rate']:g}" if info.get("learning_rate") else ""),
+        *([f"- model settings beyond the defaults: {_settings_text(info['model_settings'])}"] if info.get("model_settings") else []),
         f"- wall time: {info.get('wall_seconds')} s ({_minutes(info.get('wall_seconds'))}), finished {info.get('finished')}",
         f"- machine: {machine_text(info.get('machine', {}))}",
         *([f"- note: {info['provenance_note']}"] if info.get("provenance_note") else []),

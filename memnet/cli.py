@@ -58,6 +58,25 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def parse_value(text: str):
+    """A setting's value from the command line: ``"2"`` -> 2, ``"0.5"`` -> 0.5, ``"true"``/``"false"`` -> bool, else text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _model_setting(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), parse_value(value.strip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     from memnet.models import MODELS
 
@@ -68,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument(
         "--learning-rate", type=_positive_float,
         help="initial learning rate (default: the model's own; for memn2n also the linear-start rate)",
+    )
+
+    schedule.add_argument(
+        "--set", dest="settings", type=_model_setting, action="append", default=[], metavar="NAME=VALUE",
+        help="a model setting (an argument of the model class, e.g. question_in_memory=true for transformer); repeatable",
     )
 
     train = commands.add_parser("train", parents=[schedule], help="train a model and write a run folder")
@@ -155,6 +179,10 @@ def cmd_train(args) -> int:
         for key, value in (("embedding_dim", args.embedding_dim), ("hops", args.hops), ("encoding", args.encoding))
         if value is not None
     }
+    for name, value in args.settings:
+        if name in model_settings:
+            raise MemnetError(f"--set {name}: also given by its own flag (--{name.replace('_', '-')})")
+        model_settings[name] = value
     overrides = {"linear_start_epochs": 0} if args.no_linear_start else {}
     if not args.xla:
         overrides["jit_compile"] = False
@@ -289,7 +317,8 @@ def cmd_bench(args) -> int:
 
         csv_path = benchmark.run_protocol(
             args.protocol, args.data_root, model=args.model, runs=args.runs, epochs=args.epochs,
-            learning_rate=args.learning_rate, tasks=catalogue.parse_task_selection(args.tasks), seed=args.seed, out_dir=args.out,
+            learning_rate=args.learning_rate, tasks=catalogue.parse_task_selection(args.tasks), seed=args.seed,
+            model_settings=dict(args.settings), out_dir=args.out,
             command="memnet " + " ".join(sys.argv[1:]), on_task_end=report,
         )
         print(Path(csv_path).with_suffix(".md").read_text(encoding="utf-8"))

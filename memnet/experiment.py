@@ -100,11 +100,37 @@ def default_settings(tasks: Sequence[int], model: str = "memn2n") -> tuple[dict,
 
 
 def build_model(name: str, vocabulary_size: int, memory_size: int, settings: dict, seed: int) -> keras.Model:
+    return _model_class(name)(vocabulary_size=vocabulary_size, memory_size=memory_size, seed=seed, **settings)
+
+
+def _model_class(name: str):
     try:
-        model_class = MODELS[name]
+        return MODELS[name]
     except KeyError:
         raise MemnetError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}") from None
-    return model_class(vocabulary_size=vocabulary_size, memory_size=memory_size, seed=seed, **settings)
+
+
+def check_model_settings(model: str, settings: dict) -> None:
+    """Raise :class:`MemnetError` if ``settings`` are not arguments of ``model`` or have bad values.
+
+    Checked before any data is read or training starts, by building one tiny model: a typo in a
+    setting's name or value fails at once, naming the setting, instead of after a long training.
+    """
+    import inspect
+
+    model_class = _model_class(model)
+    accepted = [
+        name for name, parameter in inspect.signature(model_class.__init__).parameters.items()
+        if parameter.kind is parameter.POSITIONAL_OR_KEYWORD and name not in ("self", "vocabulary_size", "memory_size", "seed")
+    ]
+    for name in settings:
+        if name not in accepted:
+            raise MemnetError(f"{name!r} is not a setting of the {model} model; its settings: {', '.join(accepted)}")
+    try:
+        model_class(vocabulary_size=2, memory_size=1, **settings)
+    except (TypeError, ValueError) as error:
+        shown = ", ".join(f"{name}={value!r}" for name, value in settings.items())
+        raise MemnetError(f"{model} model settings {shown}: {error}") from None
 
 
 def summarize(per_task: dict[int, dict[str, float]]) -> dict:
@@ -144,6 +170,7 @@ def train_experiment(
     out_dir = Path(out_dir)
     if runs < 1:
         raise MemnetError(f"--runs must be at least 1, got {runs}")
+    check_model_settings(model, model_settings or {})
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise MemnetError(f"{out_dir} already exists and is not empty (choose another --out, or --overwrite)")
     checkpoint = checkpoint_dir(out_dir)

@@ -13,7 +13,8 @@ from memnet.benchmark import readme_results, run_protocol
 def test_protocol_writes_csv_json_and_report_with_the_settings_the_model_trained_with(tmp_path):
     root = babi_dir("en").parent
     csv = run_protocol(
-        "1k-per-task", root, model="readwrite", runs=1, epochs=1, learning_rate=0.02, tasks=[1], out_dir=tmp_path, command="test"
+        "1k-per-task", root, model="readwrite", runs=1, epochs=1, learning_rate=0.02, tasks=[1], out_dir=tmp_path, command="test",
+        model_settings={"embedding_dim": 12},
     )
     frame = pd.read_csv(csv)
     assert list(frame["task"]) == [1]
@@ -24,9 +25,11 @@ def test_protocol_writes_csv_json_and_report_with_the_settings_the_model_trained
     assert (info["epochs"], info["linear_start_epochs"], info["runs"]) == (1, 0, 1)
     assert info["learning_rate"] == 0.02  # the chosen rate, not the model's default (0.01)
     assert info["command"] == "test" and info["machine"]["cores"] >= 1
+    assert info["model_settings"] == {"embedding_dim": 12}
     report = (tmp_path / "readwrite-1k-per-task.md").read_text(encoding="utf-8")
     assert "| 1 | single-supporting-fact |" in report and "command: `test`" in report
     assert "initial learning rate 0.02" in report
+    assert "model settings beyond the defaults: embedding_dim=12" in report
     assert "readwrite | 1k-per-task | 1 |" in readme_results(tmp_path)
 
 

@@ -198,8 +198,17 @@ def test_a_failed_training_can_simply_be_rerun(tmp_path, capsys):
         (["ask", "{run}", "--story", "Mary went to the kitchen.", "--question", "?"], ["question is empty"]),
         (["evaluate", "{run}", "--data-dir", "{tmp}/nowhere"], ["nowhere"]),
         (["evaluate", "{tmp}/occupied", "--data-dir", "{en}"], ["occupied", "not a complete memnet run"]),
+        (["train", "--task", "1", "--data-dir", "{en}", "--model", "transformer", "--set", "hopz=2", "--out", "{tmp}/out"],
+         ["'hopz' is not a setting of the transformer model", "hops"]),
+        (["train", "--task", "1", "--data-dir", "{en}", "--set", "embedding_dim=wide", "--out", "{tmp}/out"],
+         ["embedding_dim='wide'"]),
+        (["train", "--task", "1", "--data-dir", "{en}", "--hops", "2", "--set", "hops=3", "--out", "{tmp}/out"],
+         ["--set hops", "--hops"]),
+        (["bench", "protocol", "1k-per-task", "--model", "transformer", "--set", "hops=0", "--data-root", "{tmp}", "--out", "{tmp}/out"],
+         ["hops=0", "hops must be at least 1"]),
     ],
-    ids=["task-text", "task-list", "out-not-empty", "no-run-folder", "empty-story", "empty-question", "evaluate-no-data", "evaluate-not-a-run"],
+    ids=["task-text", "task-list", "out-not-empty", "no-run-folder", "empty-story", "empty-question", "evaluate-no-data",
+         "evaluate-not-a-run", "set-unknown-name", "set-bad-value", "set-and-flag", "protocol-set-bad-value"],
 )
 def test_more_user_errors_in_process(trained_run, en_dir, tmp_path, capsys, argv, fragments):
     """The same contract through ``memnet.cli.main`` in this process (cheaper than a subprocess each)."""
@@ -218,6 +227,21 @@ def test_more_user_errors_in_process(trained_run, en_dir, tmp_path, capsys, argv
         assert fragment in lines[0]
     assert captured.out == ""
     assert [p.name for p in occupied.iterdir()] == ["keep.txt"] and not (tmp_path / "out").exists()
+
+
+def test_set_passes_model_settings_to_the_model(en_dir, tmp_path, capsys):
+    from memnet.cli import main
+
+    out = tmp_path / "run"
+    argv = ["train", "--task", "1", "--data-dir", str(en_dir), "--model", "transformer", "--epochs", "1", "--quiet", "--out", str(out),
+            "--set", "embedding_dim=8", "--set", "num_heads=2", "--set", "question_in_memory=true", "--set", "sentence_encoding=transformer"]
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))["model_config"]
+    assert (config["embedding_dim"], config["num_heads"], config["question_in_memory"], config["sentence_encoding"]) == (
+        8, 2, True, "transformer")
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--task", "1", "--set", "embedding_dim", "--out", str(tmp_path / "other")])
+    assert stop.value.code == 2 and "expected NAME=VALUE" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value", ["0", "-0.1", "fast", "inf"])
