@@ -18,7 +18,9 @@ blocks), ``transformer-memory-layers-1k.md`` (1k tasks where it overfits),
 ``transformer-time-noise-1k.md`` (1k: neither more dropout, a smaller model nor more time noise
 stops the overfitting); ``transformer-question-in-memory-1k.md``, ``transformer-tied-answer-1k.md``
 and ``transformer-halting-1k.md`` (1k: the question as a memory slot, then with a tied answer or
-adaptive halting).
+adaptive halting); ``transformer-sentence-transformer-10k-17-18.md`` and
+``transformer-sentence-transformer-10k-13-19-16.md`` (10k: a transformer over each sentence's
+words instead of the positional mask, on the tasks where the model fails).
 """
 
 from __future__ import annotations
