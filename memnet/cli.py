@@ -16,6 +16,7 @@ from pathlib import Path
 from memnet.errors import MemnetError
 
 EXIT_USER_ERROR = 2
+DEFAULT_RESULTS = "benchmarks/results"  # the default models' standing results
 
 
 def _quiet_tensorflow() -> None:
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     protocol.add_argument("--runs", type=_positive_int, default=10, help="runs per task, best by training error (paper: 10)")
     protocol.add_argument("--tasks", default="all", help="task numbers (default all)")
     protocol.add_argument("--seed", type=int, default=0)
-    protocol.add_argument("--out", default="benchmarks/results")
+    protocol.add_argument("--out", default=DEFAULT_RESULTS, help=f"folder of the results (default {DEFAULT_RESULTS}; required with --set)")
     speed = bench_commands.add_parser("speed", help="memnet's training throughput against plain Keras, in one run")
     speed.add_argument("--data-dir", help="bAbI folder (default: as for train)")
     speed.add_argument("--task", type=_positive_int, default=1)
@@ -309,6 +310,8 @@ def cmd_bench(args) -> int:
     if args.bench_command == "protocol":
         if not args.data_root:
             raise MemnetError("--data-root: give the bAbI root folder (the one holding en/ and en-10k/)")
+        if args.settings and args.out == DEFAULT_RESULTS:
+            raise MemnetError(f"--set: give --out too ({DEFAULT_RESULTS} holds the results of the default settings)")
         from memnet import catalogue
 
         def report(row):
