@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmarks: the paper's protocols, training speed")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
-    protocol = bench_commands.add_parser("protocol", parents=[schedule], help="train and test on a protocol; write benchmarks/results/<model>-<protocol>.*")
+    protocol = bench_commands.add_parser("protocol", parents=[schedule], help=f"train and test on a protocol; write {DEFAULT_RESULTS}/<model>-<protocol>.*")
     protocol.add_argument("protocol", choices=["1k-per-task", "1k-joint", "10k-per-task", "generated-1k-per-task"])
     protocol.add_argument("--data-root", default=_default_babi_root(), help="bAbI root holding en/ and en-10k/")
     protocol.add_argument("--model", default="memn2n", choices=sorted(MODELS))
@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--json", action="store_true", help="print one JSON object")
     speed.add_argument("--out", help="also write the JSON to this file")
     report = bench_commands.add_parser("report", help="rewrite the markdown tables and the README's results table")
-    report.add_argument("--results", default="benchmarks/results")
+    report.add_argument("--results", default=DEFAULT_RESULTS)
     report.add_argument("--readme", default="README.md")
 
     download = commands.add_parser("download", help="download and verify the official bAbI archive")
@@ -161,6 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--sha256", help="expected SHA-256 of the archive")
     download.add_argument("--cache-dir", help="base folder (default: $KERAS_HOME or ~/.keras)")
     return parser
+
+
+def _model_settings(args) -> dict:
+    settings = {}
+    for name, value in args.settings:
+        if name in settings:
+            raise MemnetError(f"--set {name}: given twice")
+        settings[name] = value
+    return settings
 
 
 def _default_babi_root() -> str | None:
@@ -180,7 +189,7 @@ def cmd_train(args) -> int:
         for key, value in (("embedding_dim", args.embedding_dim), ("hops", args.hops), ("encoding", args.encoding))
         if value is not None
     }
-    for name, value in args.settings:
+    for name, value in _model_settings(args).items():
         if name in model_settings:
             raise MemnetError(f"--set {name}: also given by its own flag (--{name.replace('_', '-')})")
         model_settings[name] = value
@@ -321,7 +330,7 @@ def cmd_bench(args) -> int:
         csv_path = benchmark.run_protocol(
             args.protocol, args.data_root, model=args.model, runs=args.runs, epochs=args.epochs,
             learning_rate=args.learning_rate, tasks=catalogue.parse_task_selection(args.tasks), seed=args.seed,
-            model_settings=dict(args.settings), out_dir=args.out,
+            model_settings=_model_settings(args), out_dir=args.out,
             command="memnet " + " ".join(sys.argv[1:]), on_task_end=report,
         )
         print(Path(csv_path).with_suffix(".md").read_text(encoding="utf-8"))

@@ -204,13 +204,15 @@ def test_a_failed_training_can_simply_be_rerun(tmp_path, capsys):
          ["embedding_dim='wide'"]),
         (["train", "--task", "1", "--data-dir", "{en}", "--hops", "2", "--set", "hops=3", "--out", "{tmp}/out"],
          ["--set hops", "--hops"]),
+        (["train", "--task", "1", "--data-dir", "{en}", "--set", "hops=2", "--set", "hops=3", "--out", "{tmp}/out"],
+         ["--set hops: given twice"]),
         (["bench", "protocol", "1k-per-task", "--model", "transformer", "--set", "hops=0", "--data-root", "{tmp}", "--out", "{tmp}/out"],
          ["hops=0", "hops must be at least 1"]),
         (["bench", "protocol", "1k-per-task", "--model", "transformer", "--set", "hops=1", "--data-root", "{tmp}"],
          ["--set", "--out", "benchmarks/results"]),
     ],
     ids=["task-text", "task-list", "out-not-empty", "no-run-folder", "empty-story", "empty-question", "evaluate-no-data",
-         "evaluate-not-a-run", "set-unknown-name", "set-bad-value", "set-and-flag", "protocol-set-bad-value",
+         "evaluate-not-a-run", "set-unknown-name", "set-bad-value", "set-and-flag", "set-twice", "protocol-set-bad-value",
          "protocol-set-without-out"],
 )
 def test_more_user_errors_in_process(trained_run, en_dir, tmp_path, capsys, argv, fragments):
