@@ -20,7 +20,8 @@ stops the overfitting); ``transformer-question-in-memory-1k.md``, ``transformer-
 and ``transformer-halting-1k.md`` (1k: the question as a memory slot, then with a tied answer or
 adaptive halting); ``transformer-sentence-transformer-10k-17-18.md`` and
 ``transformer-sentence-transformer-10k-13-19-16.md`` (10k: a transformer over each sentence's
-words instead of the positional mask, on the tasks where the model fails).
+words instead of the positional mask, on the tasks where the model fails);
+``transformer-sentence-transformer-1k.md`` (the same on four 1k tasks, with the question as a memory slot).
 """
 
 from __future__ import annotations
