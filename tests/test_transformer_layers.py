@@ -153,9 +153,22 @@ def test_positional_mask_starts_as_a_bag_of_words():
     np.testing.assert_allclose(vectors[0], expected, rtol=1e-6)
 
 
+def test_a_random_positional_mask_sees_word_order_from_the_start():
+    encoder = PositionalMaskEncoder(VOCAB, 64, mask_stddev=0.5, seed=3)
+    swapped = np.array([[7, 9, 0]], "int32")
+    assert not np.allclose(_np(encoder(swapped)), _np(encoder(swapped[:, [1, 0, 2]])))
+    mask = _np(encoder.position_mask)
+    assert abs(mask.mean() - 1.0) < 0.1 and 0.4 < mask.std() < 0.6
+    same_seed = PositionalMaskEncoder(VOCAB, 64, mask_stddev=0.5, seed=3)
+    same_seed.build()
+    np.testing.assert_array_equal(_np(same_seed.position_mask), mask)
+    with pytest.raises(ValueError, match="mask_stddev"):
+        PositionalMaskEncoder(VOCAB, DIM, mask_stddev=-1)
+
+
 def test_sentence_encoders_config_and_save_load(tmp_path):
     ids = _sentences()
-    for layer in (PositionalMaskEncoder(VOCAB, DIM, max_length=5), SentenceTransformer(VOCAB, DIM, num_heads=2, seed=1)):
+    for layer in (PositionalMaskEncoder(VOCAB, DIM, max_length=5, mask_stddev=0.5, seed=2), SentenceTransformer(VOCAB, DIM, num_heads=2, seed=1)):
         assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
     _round_trip(lambda t: PositionalMaskEncoder(VOCAB, DIM)(t), [ids], tmp_path)
     _round_trip(lambda t: SentenceTransformer(VOCAB, DIM, num_heads=2)(t), [ids], tmp_path)

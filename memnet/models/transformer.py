@@ -71,6 +71,9 @@ class TransformerMemory(keras.Model):
             (the rest went to the question).
         tied_answer: the answer scores each word by its own word embedding (plus a bias) instead
             of a separate answer matrix, as MemN2N ties W to C.
+        position_mask_stddev: the positional mask (``sentence_encoding="mask"``) starts from
+            N(1, this) instead of all ones, so word order is visible at the start of training
+            (see :class:`PositionalMaskEncoder`).
 
     Example:
 
@@ -101,6 +104,7 @@ class TransformerMemory(keras.Model):
         memory_rezero=True,
         question_in_memory=False,
         tied_answer=False,
+        position_mask_stddev=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -126,13 +130,15 @@ class TransformerMemory(keras.Model):
         self.memory_rezero = bool(memory_rezero)
         self.question_in_memory = bool(question_in_memory)
         self.tied_answer = bool(tied_answer)
+        self.position_mask_stddev = float(position_mask_stddev)
 
         def sub_seed(offset):
             return None if seed is None else int(seed) * 1000 + offset
 
         if sentence_encoding == "mask":
             self.sentence_encoder = PositionalMaskEncoder(
-                vocabulary_size, embedding_dim, max_length=max_sentence_length, name="sentence_encoder"
+                vocabulary_size, embedding_dim, max_length=max_sentence_length, mask_stddev=position_mask_stddev,
+                seed=sub_seed(400), name="sentence_encoder",
             )
         else:
             self.sentence_encoder = SentenceTransformer(
@@ -174,6 +180,7 @@ class TransformerMemory(keras.Model):
             memory_rezero=self.memory_rezero,
             question_in_memory=self.question_in_memory,
             tied_answer=self.tied_answer,
+            position_mask_stddev=self.position_mask_stddev,
         )
         return config
 
