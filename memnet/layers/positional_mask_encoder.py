@@ -16,9 +16,9 @@ class PositionalMaskEncoder(keras.layers.Layer):
 
     The mask starts at all ones, a bag of words in which "A is left of B" and "B is left of A" are
     the same vector, unless ``mask_stddev`` > 0 draws it from N(1, ``mask_stddev``): word order is
-    then visible from the first step. It matters where order carries the answer (bAbI task 17:
-    a two-layer network on the sentence vectors of the 10k training set stays at 30% training
-    error from all ones and fits it from N(1, 0.5)).
+    then visible from the first step. It matters where order carries the answer: on bAbI task 17
+    (10k) a two-layer network on these sentence vectors ends at 30.5% training error from all
+    ones and 3.7% from N(1, 0.5) (``benchmarks/sentence_probe.py``).
 
     Works on any leading shape (``[batch, words]`` or ``[batch, slots, words]``); the output mask is
     True where a sentence has at least one word.
