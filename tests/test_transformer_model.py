@@ -159,14 +159,14 @@ def test_a_model_saved_before_the_newer_settings_loads_as_it_was(tmp_path):
     with zipfile.ZipFile(tmp_path / "m.keras") as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     config = json.loads(files["config.json"])
-    for key in ("memory_rezero", "question_in_memory", "tied_answer"):
+    for key in ("memory_rezero", "question_in_memory", "tied_answer", "position_mask_stddev"):
         del config["config"][key]  # as written before these settings existed
     files["config.json"] = json.dumps(config).encode()
     with zipfile.ZipFile(tmp_path / "before.keras", "w") as archive:
         for name, data in files.items():
             archive.writestr(name, data)
     loaded = keras.saving.load_model(tmp_path / "before.keras", safe_mode=True, compile=False)
-    assert not (loaded.memory_rezero or loaded.question_in_memory or loaded.tied_answer)
+    assert not (loaded.memory_rezero or loaded.question_in_memory or loaded.tied_answer or loaded.position_mask_stddev)
     np.testing.assert_allclose(_np(loaded(inputs)), _np(old(inputs)), rtol=1e-5, atol=1e-6)
 
 
