@@ -21,7 +21,9 @@ and ``transformer-halting-1k.md`` (1k: the question as a memory slot, then with 
 adaptive halting); ``transformer-sentence-transformer-10k-17-18.md`` and
 ``transformer-sentence-transformer-10k-13-19-16.md`` (10k: a transformer over each sentence's
 words instead of the positional mask, on the tasks where the model fails);
-``transformer-sentence-transformer-1k.md`` (the same on four 1k tasks, with the question as a memory slot).
+``transformer-sentence-transformer-1k.md`` (the same on four 1k tasks, with the question as a memory slot);
+``transformer-position-mask-10k.md`` and ``transformer-position-mask-question-in-memory-10k.md``
+(10k: the positional mask from all ones or from N(1, 0.5)).
 """
 
 from __future__ import annotations
