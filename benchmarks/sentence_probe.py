@@ -27,12 +27,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from memnet.benchmark import machine_text  # noqa: E402
+from memnet.benchmark import script_provenance  # noqa: E402
 from memnet.data.sources import shared_babi_root  # noqa: E402
 from memnet.experiment import prepare_data  # noqa: E402
 from memnet.io import write_text_atomic  # noqa: E402
 from memnet.layers import PositionalMaskEncoder  # noqa: E402
-from memnet.provenance import git_commit, machine  # noqa: E402
+from memnet.provenance import git_commit  # noqa: E402
 
 DEFAULT_DATA = shared_babi_root(Path(__file__).parents[1]) / "en-10k"
 
@@ -76,7 +76,6 @@ def main(argv=None) -> int:
             row += [f"{error(model, data.train):.1f}", f"{error(model, data.test):.1f}"]
             print(f"task {task}, mask_stddev={stddev:g}: train {row[-2]}% test {row[-1]}%", file=sys.stderr, flush=True)
         rows.append(row)
-    command = " ".join(["python benchmarks/sentence_probe.py", *(argv if argv is not None else sys.argv[1:])])
     header = " | ".join(f"mask_stddev={s:g}: {split}" for s in stddevs for split in ("train", "test"))
     lines = [
         "# Sentence probe: a two-layer network on the positional-mask sentence vectors",
@@ -87,9 +86,7 @@ def main(argv=None) -> int:
         "| --- | --- |" + " --- |" * (2 * len(stddevs)),
         *("| " + " | ".join(row) + " |" for row in rows),
         "",
-        f"- command: `{command}`",
-        f"- git commit: `{commit}`",
-        f"- wall time: {time.perf_counter() - start:.0f} s; machine: {machine_text(machine())}",
+        *script_provenance("sentence_probe.py", argv, commit, time.perf_counter() - start),
         "",
     ]
     write_text_atomic(args.out, "\n".join(lines))

@@ -38,11 +38,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from memnet.experiment import train_experiment  # noqa: E402
-from memnet.benchmark import machine_text  # noqa: E402
+from memnet.benchmark import script_provenance  # noqa: E402
 from memnet.cli import parse_value  # noqa: E402
 from memnet.data.sources import shared_babi_root  # noqa: E402
 from memnet.io import write_text_atomic  # noqa: E402
-from memnet.provenance import git_commit, machine  # noqa: E402
+from memnet.provenance import git_commit  # noqa: E402
 
 DEFAULT_DATA = shared_babi_root(Path(__file__).parents[1]) / "en-10k"
 
@@ -87,7 +87,6 @@ def main(argv=None) -> int:
                 row += [f"{errors['train_error']:.1f}", f"{errors['test_error']:.1f}"]
                 print(f"task {task}, {args.setting}={value}: train {row[-2]}% test {row[-1]}%", file=sys.stderr, flush=True)
             rows.append(row)
-    command = " ".join(["python benchmarks/variants.py", *(argv if argv is not None else sys.argv[1:])])
     header = " | ".join(f"{args.setting}={v}: {split}" for v in values for split in ("train", "test"))
     lines = [
         f"# {args.model}: {args.setting} = {', '.join(map(str, values))}",
@@ -101,9 +100,7 @@ def main(argv=None) -> int:
         "| --- |" + " --- |" * (2 * len(values)),
         *("| " + " | ".join(row) + " |" for row in rows),
         "",
-        f"- command: `{command}`",
-        f"- git commit: `{commit}`",
-        f"- wall time: {time.perf_counter() - start:.0f} s; machine: {machine_text(machine())}",
+        *script_provenance("variants.py", argv, commit, time.perf_counter() - start),
         "",
     ]
     write_text_atomic(args.out, "\n".join(lines))  # never a half-written table

@@ -14,13 +14,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 import time
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Sequence
-
-import numpy as np
 
 from memnet import catalogue
 from memnet.errors import DataNotFoundError, MemnetError
@@ -79,8 +78,6 @@ def run_protocol(
     protocol trains one model on all tasks. A task whose files are missing gets a row with empty
     errors and a note, so the table says what could not be run.
     """
-    import pandas as pd
-
     from memnet.experiment import build_model, check_model_settings, default_settings, evaluate_splits, prepare_data
     from memnet.provenance import git_commit, machine
     from memnet.training import model_training_config, train_best_of
@@ -252,6 +249,18 @@ def machine_text(machine: dict) -> str:
     """One line for a `memnet.provenance.machine()` record: cores, CPU, GPUs, TensorFlow."""
     gpus = ", ".join(machine.get("gpus") or []) or "no GPU"
     return f"{machine.get('cores')} cores, {machine.get('cpu')}, {gpus}, TensorFlow {machine.get('tensorflow')}"
+
+
+def script_provenance(script: str, argv, commit: str, seconds: float) -> list[str]:
+    """The closing lines of a table written by a ``benchmarks/`` script: its command, commit, wall time, machine."""
+    from memnet.provenance import machine
+
+    command = " ".join([f"python benchmarks/{script}", *(argv if argv is not None else sys.argv[1:])])
+    return [
+        f"- command: `{command}`",
+        f"- git commit: `{commit}`",
+        f"- wall time: {seconds:.0f} s; machine: {machine_text(machine())}",
+    ]
 
 
 def readme_results(results_dir) -> str:
