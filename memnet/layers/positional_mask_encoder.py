@@ -29,6 +29,7 @@ class PositionalMaskEncoder(keras.layers.Layer):
         max_length: number of word positions with their own mask vector.
         embeddings_initializer: initializer of the word embeddings (default N(0, 0.1)).
         mask_stddev: spread of the initial positional mask around 1 (0: all ones).
+        seed: seed of the random initial mask.
 
     Example:
 
