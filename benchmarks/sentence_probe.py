@@ -11,7 +11,7 @@ Meant for tasks with short stories (the input grows with the story: slots x dim)
 Usage:
     python benchmarks/sentence_probe.py [--data DIR] [--tasks 17] [--stddevs 0,0.5] [--epochs 20] --out FILE.md
 
-Committed table: ``benchmarks/results/sentence-probe-10k.md`` (10k tasks 17 and 18).
+Committed table: ``benchmarks/results/sentence-probe-10k.md`` (10k tasks 17, 18 and 19).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from memnet.benchmark import script_provenance  # noqa: E402
 from memnet.data.sources import shared_babi_root  # noqa: E402
@@ -33,6 +32,7 @@ from memnet.experiment import prepare_data  # noqa: E402
 from memnet.io import write_text_atomic  # noqa: E402
 from memnet.layers import PositionalMaskEncoder  # noqa: E402
 from memnet.provenance import git_commit  # noqa: E402
+from memnet.training import error_rate  # noqa: E402
 
 DEFAULT_DATA = shared_babi_root(Path(__file__).parents[1]) / "en-10k"
 
@@ -46,11 +46,6 @@ def probe_model(vocabulary_size: int, story_shape, question_shape, mask_stddev: 
     for _ in range(2):
         hidden = keras.layers.Dense(256, activation="relu")(hidden)
     return keras.Model({"story": story, "question": question}, keras.layers.Dense(vocabulary_size)(hidden))
-
-
-def error(model: keras.Model, split) -> float:
-    predictions = np.argmax(model.predict(split.inputs, batch_size=256, verbose=0), axis=-1)
-    return 100.0 * float(np.mean(predictions != split.answer))
 
 
 def main(argv=None) -> int:
@@ -73,7 +68,7 @@ def main(argv=None) -> int:
             model = probe_model(len(data.vocab), data.train.story.shape[1:], data.train.question.shape[1:], stddev)
             model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
             model.fit(data.train.inputs, data.train.answer, batch_size=32, epochs=args.epochs, verbose=0)
-            row += [f"{error(model, data.train):.1f}", f"{error(model, data.test):.1f}"]
+            row += [f"{error_rate(model, data.train):.1f}", f"{error_rate(model, data.test):.1f}"]
             print(f"task {task}, mask_stddev={stddev:g}: train {row[-2]}% test {row[-1]}%", file=sys.stderr, flush=True)
         rows.append(row)
     header = " | ".join(f"mask_stddev={s:g}: {split}" for s in stddevs for split in ("train", "test"))
