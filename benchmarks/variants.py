@@ -39,7 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from memnet.experiment import train_experiment  # noqa: E402
 from memnet.benchmark import script_provenance  # noqa: E402
-from memnet.cli import parse_value  # noqa: E402
+from memnet.cli import parse_setting, parse_value  # noqa: E402
 from memnet.data.sources import shared_babi_root  # noqa: E402
 from memnet.io import write_text_atomic  # noqa: E402
 from memnet.provenance import git_commit  # noqa: E402
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     parser.add_argument("--setting", required=True, help="a model argument, e.g. write or memory_layers")
     parser.add_argument("--values", required=True, help="comma-separated values of the setting")
     parser.add_argument(
-        "--with", dest="fixed", action="append", default=[], metavar="SETTING=VALUE",
+        "--with", dest="fixed", type=parse_setting, action="append", default=[], metavar="SETTING=VALUE",
         help="another model setting, held at this value in every run (repeatable)",
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -64,14 +64,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     tasks = [int(t) for t in args.tasks.split(",")]
     values = [parse_value(v) for v in args.values.split(",")]
-    fixed = {}
-    for item in args.fixed:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            parser.error(f"--with {item!r}: expected SETTING=VALUE")
-        if name == args.setting:
-            parser.error(f"--with {item!r}: {name} is the setting that --setting varies")
-        fixed[name] = parse_value(value)
+    fixed = dict(args.fixed)
+    if args.setting in fixed:
+        parser.error(f"--with {args.setting}=...: {args.setting} is the setting that --setting varies")
     overrides = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
     commit, start = git_commit(), time.perf_counter()
     rows = []

@@ -26,6 +26,7 @@ from memnet.errors import DataNotFoundError, MemnetError
 from memnet.io import atomic_path, write_json_atomic, write_text_atomic
 
 FAILED_ABOVE = 5.0
+RESULTS_DIR = "benchmarks/results"  # the default models' standing results, relative to the project root
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +69,7 @@ def run_protocol(
     tasks: Sequence[int] | None = None,
     seed: int = 0,
     model_settings: dict | None = None,
-    out_dir="benchmarks/results",
+    out_dir=RESULTS_DIR,
     command: str = "",
     on_task_end: Callable[[dict], None] | None = None,
 ) -> Path:

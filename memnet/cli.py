@@ -13,10 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from memnet.benchmark import RESULTS_DIR
 from memnet.errors import MemnetError
 
 EXIT_USER_ERROR = 2
-DEFAULT_RESULTS = "benchmarks/results"  # the default models' standing results
 
 
 def _quiet_tensorflow() -> None:
@@ -71,7 +71,8 @@ def parse_value(text: str):
     return text
 
 
-def _model_setting(text: str) -> tuple[str, object]:
+def parse_setting(text: str) -> tuple[str, object]:
+    """``"NAME=VALUE"`` -> ``(name, parse_value(value))``: a ``--set`` argument (an argparse type)."""
     name, sep, value = text.partition("=")
     if not sep or not name.strip() or not value.strip():
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     schedule.add_argument(
-        "--set", dest="settings", type=_model_setting, action="append", default=[], metavar="NAME=VALUE",
+        "--set", dest="settings", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
         help="a model setting (an argument of the model class, e.g. question_in_memory=true for transformer); repeatable",
     )
 
@@ -136,14 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmarks: the paper's protocols, training speed")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
-    protocol = bench_commands.add_parser("protocol", parents=[schedule], help=f"train and test on a protocol; write {DEFAULT_RESULTS}/<model>-<protocol>.*")
+    protocol = bench_commands.add_parser("protocol", parents=[schedule], help=f"train and test on a protocol; write {RESULTS_DIR}/<model>-<protocol>.*")
     protocol.add_argument("protocol", choices=["1k-per-task", "1k-joint", "10k-per-task", "generated-1k-per-task"])
     protocol.add_argument("--data-root", default=_default_babi_root(), help="bAbI root holding en/ and en-10k/")
     protocol.add_argument("--model", default="memn2n", choices=sorted(MODELS))
     protocol.add_argument("--runs", type=_positive_int, default=10, help="runs per task, best by training error (paper: 10)")
     protocol.add_argument("--tasks", default="all", help="task numbers (default all)")
     protocol.add_argument("--seed", type=int, default=0)
-    protocol.add_argument("--out", default=DEFAULT_RESULTS, help=f"folder of the results (default {DEFAULT_RESULTS}; required with --set)")
+    protocol.add_argument("--out", default=RESULTS_DIR, help=f"folder of the results (default {RESULTS_DIR}; required with --set)")
     speed = bench_commands.add_parser("speed", help="memnet's training throughput against plain Keras, in one run")
     speed.add_argument("--data-dir", help="bAbI folder (default: as for train)")
     speed.add_argument("--task", type=_positive_int, default=1)
@@ -153,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--json", action="store_true", help="print one JSON object")
     speed.add_argument("--out", help="also write the JSON to this file")
     report = bench_commands.add_parser("report", help="rewrite the markdown tables and the README's results table")
-    report.add_argument("--results", default=DEFAULT_RESULTS)
+    report.add_argument("--results", default=RESULTS_DIR)
     report.add_argument("--readme", default="README.md")
 
     download = commands.add_parser("download", help="download and verify the official bAbI archive")
@@ -319,8 +320,8 @@ def cmd_bench(args) -> int:
     if args.bench_command == "protocol":
         if not args.data_root:
             raise MemnetError("--data-root: give the bAbI root folder (the one holding en/ and en-10k/)")
-        if args.settings and args.out == DEFAULT_RESULTS:
-            raise MemnetError(f"--set: give --out too ({DEFAULT_RESULTS} holds the results of the default settings)")
+        if args.settings and args.out == RESULTS_DIR:
+            raise MemnetError(f"--set: give --out too ({RESULTS_DIR} holds the results of the default settings)")
         from memnet import catalogue
 
         def report(row):
