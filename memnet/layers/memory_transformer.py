@@ -54,6 +54,9 @@ class MemoryTransformer(keras.layers.Layer):
             (the Universal Transformer's bAbI setup, where the question is one more slot, so the
             memory is contextualized knowing the question). No temporal vector is added to it.
             The call then returns ``memories, query`` (and the attention, if asked).
+        bypass_blocks: optional boolean (a tensor is allowed): where True the blocks are left out
+            and the output is the temporal encoding and final normalization alone, as with
+            ``num_layers=0`` (a model's linear-start phase, see :class:`memnet.models.TransformerMemory`).
 
     Example:
 
@@ -145,7 +148,7 @@ class MemoryTransformer(keras.layers.Layer):
         self.final_norm.build((None, None, dim))
         self.built = True
 
-    def call(self, memories, mask=None, training=None, return_attention=False, query=None):
+    def call(self, memories, mask=None, training=None, return_attention=False, query=None, bypass_blocks=None):
         if mask is None:
             mask = getattr(memories, "_keras_mask", None)
         if mask is None:
@@ -158,6 +161,7 @@ class MemoryTransformer(keras.layers.Layer):
         if query is not None:  # extra slots after the memory: they attend and are attended to, with no age
             x = ops.concatenate([x, ops.cast(query, x.dtype)], axis=1)
             mask = ops.concatenate([mask, ops.ones(ops.shape(query)[:2], dtype="bool")], axis=1)
+        unmixed = x
         maps = []
         if self.halting:
             x = self._adaptive_steps(x, mask, training, maps)
@@ -168,6 +172,8 @@ class MemoryTransformer(keras.layers.Layer):
                 block = self.blocks[0 if self.shared else step]
                 x, scores = block(x, mask=mask, training=training, return_attention=True)
                 maps.append(self._received_attention(scores, mask))
+        if bypass_blocks is not None:
+            x = ops.where(bypass_blocks, unmixed, x)
         x = self.final_norm(x)
         outputs = (x,) if query is None else (x[:, :slots], x[:, slots:])
         if not return_attention:

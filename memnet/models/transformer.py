@@ -11,9 +11,10 @@ import dataclasses
 import keras
 from keras import ops
 
-from memnet.layers import MemoryTransformer, PositionalMaskEncoder, SentenceTransformer, TransformerBlock
+from memnet.layers import MemoryHop, MemoryTransformer, PositionalMaskEncoder, SentenceTransformer, TransformerBlock
 
 SENTENCE_ENCODINGS = ("mask", "transformer")
+READS = ("attention", "hop")
 
 
 @keras.saving.register_keras_serializable(package="memnet")
@@ -32,8 +33,11 @@ class TransformerMemory(keras.Model):
        residual blocks the model underfit bAbI tasks 4, 6 and 10 (10k, 20 epochs), as it did
        not without self-attention over the slots (``memory_layers=0``); with the gates it does
        as well as without self-attention on those tasks.
-    3. The question vector reads the memory ``hops`` times, each read a pre-norm cross-attention
-       :class:`TransformerBlock` (question -> memory slots, then a feed-forward network).
+    3. The question vector reads the memory ``hops`` times. ``read="attention"``: each read is a
+       pre-norm cross-attention :class:`TransformerBlock` (question -> memory slots, then a
+       feed-forward network). ``read="hop"``: each read is a MemN2N hop (:class:`MemoryHop`)
+       ``u <- H u + sum_i p_i V m_i`` with ``p = softmax(m . u)``, trained with the paper's
+       linear start (see ``read``).
     4. The answer is a linear layer over the vocabulary on the normalized final question state.
 
     Inputs and outputs are as for :class:`memnet.models.MemN2N`: a dict with ``"story"`` int
@@ -77,6 +81,12 @@ class TransformerMemory(keras.Model):
             ones, a bag of words. From all ones the model failed bAbI tasks 18 and 19 (10k, 20
             epochs: 8.6 and 19.8% test error); from N(1, 0.5) it passes them (3.2 and 1.2%).
             Configs without this key (models saved before it existed) load as 0.
+        read: ``"attention"`` or ``"hop"`` (see 3. above). With ``"hop"`` the model trains with
+            MemN2N's linear start: for the first epochs the hops weight the slots by their raw
+            scores instead of a softmax and the memory encoder's blocks are left out (the model
+            is then a linear MemN2N over the sentence vectors), then the softmax and the blocks
+            come in. bAbI task 16 (basic induction, 10k) is where this matters: MemN2N itself
+            fails it without linear start and solves it with it.
 
     Example:
 
@@ -108,11 +118,14 @@ class TransformerMemory(keras.Model):
         question_in_memory=False,
         tied_answer=False,
         position_mask_stddev=0.5,
+        read="attention",
         **kwargs,
     ):
         super().__init__(**kwargs)
         if sentence_encoding not in SENTENCE_ENCODINGS:
             raise ValueError(f"sentence_encoding must be one of {SENTENCE_ENCODINGS}, got {sentence_encoding!r}")
+        if read not in READS:
+            raise ValueError(f"read must be one of {READS}, got {read!r}")
         if hops < 1:
             raise ValueError(f"hops must be at least 1, got {hops}")
         self.vocabulary_size = int(vocabulary_size)
@@ -134,6 +147,8 @@ class TransformerMemory(keras.Model):
         self.question_in_memory = bool(question_in_memory)
         self.tied_answer = bool(tied_answer)
         self.position_mask_stddev = float(position_mask_stddev)
+        self.read = read
+        self._linear_start = False
 
         def sub_seed(offset):
             return None if seed is None else int(seed) * 1000 + offset
@@ -154,10 +169,22 @@ class TransformerMemory(keras.Model):
             time_noise=time_noise, shared=shared, halting=halting, seed=sub_seed(200), rezero=memory_rezero,
             name="memory_encoder",
         )
-        self.reads = [
-            TransformerBlock(num_heads, ffn_dim=self.ffn_dim, dropout=dropout, seed=sub_seed(300 + 10 * k), name=f"read_{k + 1}")
-            for k in range(self.hops)
-        ]
+        if read == "attention":
+            self.reads = [
+                TransformerBlock(num_heads, ffn_dim=self.ffn_dim, dropout=dropout, seed=sub_seed(300 + 10 * k), name=f"read_{k + 1}")
+                for k in range(self.hops)
+            ]
+        else:
+            # V and H start as the identity, so that at first a hop reads the slots' own vectors
+            self.reads = [MemoryHop(name=f"read_{k + 1}") for k in range(self.hops)]
+            self.read_values = [
+                keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer="identity", name=f"read_{k + 1}_values")
+                for k in range(self.hops)
+            ]
+            self.read_updates = [
+                keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer="identity", name=f"read_{k + 1}_update")
+                for k in range(self.hops)
+            ]
         self.output_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="output_norm")
         if not self.tied_answer:
             self.answer = keras.layers.Dense(vocabulary_size, name="answer", dtype="float32")  # logits stay float32
@@ -184,6 +211,7 @@ class TransformerMemory(keras.Model):
             question_in_memory=self.question_in_memory,
             tied_answer=self.tied_answer,
             position_mask_stddev=self.position_mask_stddev,
+            read=self.read,
         )
         return config
 
@@ -199,21 +227,33 @@ class TransformerMemory(keras.Model):
         """Model settings for ``tasks`` (:func:`memnet.experiment.default_settings` asks the model class)."""
         return {"embedding_dim": 128 if len(tasks) > 1 else 64}
 
-    @staticmethod
-    def training_config(config):
-        """How this model trains (memnet.training's per-model hook): Adam with warm-up, no linear start.
+    def training_config(self, config):
+        """How this model trains (memnet.training's per-model hook): Adam with warm-up.
 
         Adam at 0.003 (unless a rate was chosen), halved every ``decay_every`` epochs as in the
         paper's schedule, after a 5-epoch linear warm-up; gradients clipped per matrix as usual.
-        Epochs, batches, validation and best-of-R runs are left as configured.
+        Linear start as configured (the paper's 20 epochs unless switched off) with
+        ``read="hop"``, none with attention reads. Epochs, batches, validation and best-of-R runs
+        are left as configured.
         """
         return dataclasses.replace(
             config,
             optimizer="adam",
             learning_rate=0.003 if config.learning_rate is None else config.learning_rate,
-            linear_start_epochs=0,
+            linear_start_epochs=config.linear_start_epochs if self.read == "hop" else 0,
             warmup_epochs=config.warmup_epochs or 5,
         )
+
+    @property
+    def linear_start(self) -> bool:
+        """Whether the model runs in linear start (``read="hop"``: raw-score hops, no memory blocks)."""
+        return self._linear_start
+
+    @linear_start.setter
+    def linear_start(self, value: bool):
+        self._linear_start = bool(value)
+        # compiled train/predict functions captured the old behaviour
+        self.train_function = self.test_function = self.predict_function = None
 
     @property
     def attention_names(self) -> list[str]:
@@ -228,6 +268,8 @@ class TransformerMemory(keras.Model):
         self.memory_encoder.build((None, None, dim))
         for read in self.reads:
             read.build((None, 1, dim))
+        for layer in getattr(self, "read_values", []) + getattr(self, "read_updates", []):
+            layer.build((None, dim))
         self.output_norm.build((None, dim))
         if self.tied_answer:
             self.answer_bias = self.add_weight(shape=(self.vocabulary_size,), initializer="zeros", name="answer_bias")
@@ -235,8 +277,16 @@ class TransformerMemory(keras.Model):
             self.answer.build((None, dim))
         self.built = True
 
-    def call(self, inputs, training=False, return_attention=False):
+    def call(self, inputs, training=False, return_attention=False, linear_start=None):
+        """Logits (and, with ``return_attention``, the attention maps; see the class docstring).
+
+        ``linear_start`` overrides :attr:`linear_start` for this call (a boolean tensor is
+        allowed); it matters only with ``read="hop"``.
+        """
         story, question = inputs["story"], inputs["question"]
+        linear = None
+        if self.read == "hop":
+            linear = self.linear_start if linear_start is None else linear_start
         slot_mask = ops.any(ops.not_equal(story, 0), axis=-1)
         real_slots = ops.cast(slot_mask, "float32")
         memory = self.sentence_dropout(self.sentence_encoder(story, training=training), training=training)
@@ -244,15 +294,25 @@ class TransformerMemory(keras.Model):
         state = ops.expand_dims(query, 1)  # [B, 1, dim]
         if self.question_in_memory:
             memory, state, maps = self.memory_encoder(
-                memory, mask=slot_mask, query=state, training=training, return_attention=True
+                memory, mask=slot_mask, query=state, training=training, return_attention=True, bypass_blocks=linear
             )
         else:
-            memory, maps = self.memory_encoder(memory, mask=slot_mask, training=training, return_attention=True)
+            memory, maps = self.memory_encoder(
+                memory, mask=slot_mask, training=training, return_attention=True, bypass_blocks=linear
+            )
         reads = []
-        for read in self.reads:
-            state, scores = read(state, context=memory, context_mask=slot_mask, training=training, return_attention=True)
-            reads.append(ops.mean(ops.cast(scores, "float32"), axis=1)[:, 0, :] * real_slots)  # [B, slots]
-        logits = self._answer_logits(self.output_norm(state[:, 0, :]))
+        if self.read == "attention":
+            for read in self.reads:
+                state, scores = read(state, context=memory, context_mask=slot_mask, training=training, return_attention=True)
+                reads.append(ops.mean(ops.cast(scores, "float32"), axis=1)[:, 0, :] * real_slots)  # [B, slots]
+            state = state[:, 0, :]
+        else:
+            state = state[:, 0, :]
+            for hop, values, update in zip(self.reads, self.read_values, self.read_updates):
+                output, weights = hop(state, memory, values(memory), memory_mask=slot_mask, linear=linear)
+                state = update(state) + output
+                reads.append(ops.cast(weights, "float32"))
+        logits = self._answer_logits(self.output_norm(state))
         if return_attention:
             return logits, ops.concatenate([maps, ops.stack(reads, axis=1)], axis=1)
         return logits
