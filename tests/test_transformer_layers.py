@@ -236,6 +236,21 @@ def test_rezero_memory_transformer_starts_with_each_slot_its_own_sentence():
     assert MemoryTransformer.from_config(gated.get_config()).rezero
 
 
+def test_bypassed_blocks_leave_each_slot_its_own_sentence():
+    memories = np.random.default_rng(9).normal(size=(2, 5, DIM)).astype("float32")
+    query = np.random.default_rng(10).normal(size=(2, 1, DIM)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
+    encoder = MemoryTransformer(num_layers=2, num_heads=2, max_age=10)  # plain blocks: they mix the slots
+    mixed, mixed_query = encoder(memories, mask=mask, query=query)
+    out, out_query = encoder(memories, mask=mask, query=query, bypass_blocks=keras.Variable(True, dtype="bool"))
+    ages = _np(encoder.memory_age(mask))
+    np.testing.assert_allclose(_np(out), _np(encoder.final_norm(encoder.temporal(memories, ages))), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_np(out_query), _np(encoder.final_norm(query)), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(_np(mixed), _np(out), atol=1e-3)
+    not_bypassed = encoder(memories, mask=mask, query=query, bypass_blocks=False)
+    np.testing.assert_allclose(_np(not_bypassed[0]), _np(mixed), rtol=1e-6)
+
+
 @pytest.mark.parametrize("variant", [{}, {"halting": True}], ids=["stacked", "act"])
 def test_query_slots_join_the_self_attention_but_are_not_memory(variant):
     encoder = MemoryTransformer(num_layers=2, num_heads=2, max_age=10, **variant)

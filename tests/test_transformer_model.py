@@ -96,6 +96,36 @@ def test_a_new_model_starts_with_unmixed_memory_slots():
     assert TransformerMemory(vocabulary_size=VOCAB).get_config()["memory_rezero"]
 
 
+def test_hop_reads_weight_the_slots_by_a_softmax_or_by_raw_scores_in_linear_start():
+    model = _model(read="hop")
+    inputs = _inputs()
+    slots = (inputs["story"] != 0).any(-1)
+    logits, attention = model(inputs, return_attention=True)
+    reads = _np(attention)[:, 2:]
+    assert logits.shape == (4, VOCAB) and attention.shape == (4, 2 + 2, MEMORY)
+    np.testing.assert_allclose(reads.sum(-1), 1.0, rtol=1e-5)
+    assert not reads[~np.repeat(slots[:, None, :], 2, axis=1)].any()  # empty slots: no weight
+    assert model.linear_start is False
+    model.linear_start = True
+    linear_logits, linear_attention = model(inputs, return_attention=True)
+    raw = _np(linear_attention)[:, 2:]
+    assert not np.allclose(raw.sum(-1), 1.0) and not raw[~np.repeat(slots[:, None, :], 2, axis=1)].any()
+    # in linear start the memory blocks are left out: the slots are their own sentences
+    np.testing.assert_allclose(_np(model(inputs, linear_start=True)), _np(linear_logits), rtol=1e-6)
+    model.linear_start = False
+    np.testing.assert_allclose(_np(model(inputs, linear_start=keras.Variable(False, dtype="bool"))), _np(logits), rtol=1e-5)
+    np.testing.assert_allclose(_np(model(inputs)), _np(logits), rtol=1e-6)
+
+
+def test_hop_reads_train_with_linear_start_and_attention_reads_without():
+    hop = model_training_config(_model(read="hop"), TrainingConfig())
+    assert (hop.optimizer, hop.linear_start_epochs) == ("adam", 20)
+    assert model_training_config(_model(read="hop"), TrainingConfig(linear_start_epochs=0)).linear_start_epochs == 0
+    assert model_training_config(_model(), TrainingConfig()).linear_start_epochs == 0
+    with pytest.raises(ValueError, match="read"):
+        _model(read="lstm")
+
+
 def test_question_in_memory_and_the_tied_answer():
     model = _model(question_in_memory=True, tied_answer=True)
     inputs = _inputs()
@@ -113,7 +143,11 @@ def test_question_in_memory_and_the_tied_answer():
     assert plain.count_params() - model.count_params() == VOCAB * SMALL["embedding_dim"]
 
 
-@pytest.mark.parametrize("variant", VARIANTS + [{"question_in_memory": True, "tied_answer": True}], ids=VARIANT_IDS + ["question_in_memory"])
+@pytest.mark.parametrize(
+    "variant",
+    VARIANTS + [{"question_in_memory": True, "tied_answer": True}, {"read": "hop"}],
+    ids=VARIANT_IDS + ["question_in_memory", "hop_reads"],
+)
 def test_padding_slots_and_words_do_not_change_the_answer(variant):
     model = _model(**variant)
     inputs = _inputs()
@@ -136,8 +170,11 @@ def test_training_mode_uses_dropout_and_inference_is_deterministic():
 
 @pytest.mark.parametrize(
     "variant",
-    [{}, {"sentence_encoding": "transformer", "halting": True}, {"question_in_memory": True, "tied_answer": True}],
-    ids=["default", "act", "question_in_memory"],
+    [
+        {}, {"sentence_encoding": "transformer", "halting": True}, {"question_in_memory": True, "tied_answer": True},
+        {"read": "hop", "question_in_memory": True},
+    ],
+    ids=["default", "act", "question_in_memory", "hop_reads"],
 )
 def test_save_and_load_in_safe_mode_gives_identical_predictions(tmp_path, variant):
     model = _model(**variant)
