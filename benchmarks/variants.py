@@ -29,6 +29,7 @@ words instead of the positional mask, on the tasks where the model fails);
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -69,15 +70,19 @@ def main(argv=None) -> int:
         parser.error(f"--with {args.setting}=...: {args.setting} is the setting that --setting varies")
     overrides = {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
     commit, start = git_commit(), time.perf_counter()
-    rows = []
+    rows, linear_start = [], {}
     with tempfile.TemporaryDirectory() as scratch:
         for task in tasks:
             row = [str(task)]
             for value in values:
+                run_dir = Path(scratch) / f"{task}-{value}"
                 metrics = train_experiment(
-                    tasks=[task], data_dir=args.data, out_dir=Path(scratch) / f"{task}-{value}", model=args.model,
+                    tasks=[task], data_dir=args.data, out_dir=run_dir, model=args.model,
                     epochs=args.epochs, model_settings={**fixed, args.setting: value}, training_overrides=overrides,
                 )
+                trained_with = json.loads((run_dir / "config.json").read_text())["training"]
+                if trained_with["linear_start_epochs"]:
+                    linear_start[value] = trained_with["linear_start_epochs"]
                 errors = metrics["per_task"][str(task)]
                 row += [f"{errors['train_error']:.1f}", f"{errors['test_error']:.1f}"]
                 print(f"task {task}, {args.setting}={value}: train {row[-2]}% test {row[-1]}%", file=sys.stderr, flush=True)
@@ -89,7 +94,8 @@ def main(argv=None) -> int:
         f"Error (%) per task, one run each (seed 0), {args.epochs} epochs, data `{args.data.name}`"
         + (f", learning rate {args.learning_rate:g}" if args.learning_rate else "")
         + "".join(f", {name}={value}" for name, value in fixed.items())
-        + ".",
+        + "."
+        + "".join(f" With {args.setting}={v}: {n} epochs of linear start before them." for v, n in linear_start.items()),
         "",
         f"| task | {header} |",
         "| --- |" + " --- |" * (2 * len(values)),

@@ -22,16 +22,17 @@ def test_values_are_parsed_as_numbers_booleans_or_text():
 def test_a_table_of_train_and_test_error_per_task_and_value(tmp_path):
     out = tmp_path / "table.md"
     argv = [
-        "--model", "transformer", "--setting", "memory_layers", "--values", "0,1", "--with", "embedding_dim=8",
+        "--model", "transformer", "--setting", "read", "--values", "attention,hop", "--with", "embedding_dim=8",
         "--with", "num_heads=2", "--tasks", "1", "--epochs", "1", "--data", str(babi_dir("en")), "--out", str(out),
     ]
     assert variants.main(argv) == 0
     text = out.read_text()
-    assert "| task | memory_layers=0: train | memory_layers=0: test | memory_layers=1: train | memory_layers=1: test |" in text
+    assert "| task | read=attention: train | read=attention: test | read=hop: train | read=hop: test |" in text
     row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
     errors = [float(cell) for cell in row.strip("|").split("|")[1:]]
     assert len(errors) == 4 and all(0.0 <= e <= 100.0 for e in errors)
-    assert "embedding_dim=8, num_heads=2." in text and "python benchmarks/variants.py --model transformer" in text
+    assert "embedding_dim=8, num_heads=2. With read=hop: 20 epochs of linear start before them." in text  # hops start linear
+    assert "python benchmarks/variants.py --model transformer" in text
 
 
 @pytest.mark.parametrize("bad", ["embedding_dim", "=8"])
