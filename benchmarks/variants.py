@@ -23,7 +23,10 @@ adaptive halting); ``transformer-sentence-transformer-10k-17-18.md`` and
 words instead of the positional mask, on the tasks where the model fails);
 ``transformer-sentence-transformer-1k.md`` (the same on four 1k tasks, with the question as a memory slot);
 ``transformer-position-mask-10k.md`` and ``transformer-position-mask-question-in-memory-10k.md``
-(10k: the positional mask from all ones or from N(1, 0.5)).
+(10k: the positional mask from all ones or from N(1, 0.5));
+``transformer-hop-reads-16-10k.md``, ``transformer-hop-reads-16-dropout-10k.md`` and
+``transformer-hop-reads-10k.md`` (10k: MemN2N hops as the reads, with linear start) and
+``transformer-question-in-memory-17-120-epochs-10k.md`` (10k task 17, 120 epochs).
 """
 
 from __future__ import annotations
