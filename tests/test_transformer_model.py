@@ -49,8 +49,8 @@ def _inputs(batch=4, slots=MEMORY, words=WORDS, seed=0):
     return {"story": story, "question": question}
 
 
-VARIANTS = [{}, {"sentence_encoding": "transformer"}, {"shared": True}, {"halting": True}]
-VARIANT_IDS = ["mask", "sentence_transformer", "shared", "act"]
+VARIANTS = [{}, {"sentence_encoding": "transformer"}, {"shared": True}, {"halting": True}, {"question_in_memory": False}]
+VARIANT_IDS = ["mask", "sentence_transformer", "shared", "act", "question_outside_memory"]
 
 
 def test_transformer_is_registered():
@@ -67,7 +67,11 @@ def test_logits_and_one_attention_map_per_layer_and_read(variant):
     attention = _np(attention)
     slots = (inputs["story"] != 0).any(-1)
     assert not attention[~np.repeat(slots[:, None, :], 4, axis=1)].any()  # empty slots: no weight
-    np.testing.assert_allclose(attention.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(attention[:, 2:].sum(-1), 1.0, rtol=1e-5)  # reads: all on the memory
+    if model.question_in_memory:  # memory layers: the question slot took some attention
+        assert (attention[:, :2].sum(-1) < 1.0).all()
+    else:
+        np.testing.assert_allclose(attention[:, :2].sum(-1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(_np(model(inputs)), _np(logits), rtol=1e-6)
     assert len(model.attention_names) == 4 and model.attention_names[-1] == "read 2"
 
@@ -190,7 +194,7 @@ def test_save_and_load_in_safe_mode_gives_identical_predictions(tmp_path, varian
 
 
 def test_a_model_saved_before_the_newer_settings_loads_as_it_was(tmp_path):
-    old = _model(memory_rezero=False)
+    old = _model(memory_rezero=False, question_in_memory=False)
     inputs = _inputs()
     old.save(tmp_path / "m.keras")
     with zipfile.ZipFile(tmp_path / "m.keras") as archive:
