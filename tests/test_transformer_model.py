@@ -121,6 +121,16 @@ def test_hop_reads_weight_the_slots_by_a_softmax_or_by_raw_scores_in_linear_star
     np.testing.assert_allclose(_np(model(inputs)), _np(logits), rtol=1e-6)
 
 
+def test_linear_hop_reads_keep_their_raw_scores_after_linear_start():
+    model = _model(read="linear_hop")
+    inputs = _inputs()
+    _, attention = model(inputs, return_attention=True)
+    assert not np.allclose(_np(attention)[:, 2:].sum(-1), 1.0)  # no softmax, also outside linear start
+    _, in_linear_start = model(inputs, return_attention=True, linear_start=True)
+    assert not np.allclose(_np(in_linear_start)[:, 2:], _np(attention)[:, 2:])  # there the memory blocks are left out
+    assert model_training_config(model, TrainingConfig()).linear_start_epochs == 20
+
+
 def test_hop_reads_train_with_linear_start_and_attention_reads_without():
     hop = model_training_config(_model(read="hop"), TrainingConfig())
     assert (hop.optimizer, hop.linear_start_epochs) == ("adam", 20)
@@ -176,9 +186,9 @@ def test_training_mode_uses_dropout_and_inference_is_deterministic():
     "variant",
     [
         {}, {"sentence_encoding": "transformer", "halting": True}, {"question_in_memory": True, "tied_answer": True},
-        {"read": "hop", "question_in_memory": True},
+        {"read": "hop", "question_in_memory": True}, {"read": "linear_hop"},
     ],
-    ids=["default", "act", "question_in_memory", "hop_reads"],
+    ids=["default", "act", "question_in_memory", "hop_reads", "linear_hop_reads"],
 )
 def test_save_and_load_in_safe_mode_gives_identical_predictions(tmp_path, variant):
     model = _model(**variant)
