@@ -25,7 +25,8 @@ words instead of the positional mask, on the tasks where the model fails);
 ``transformer-position-mask-10k.md`` and ``transformer-position-mask-question-in-memory-10k.md``
 (10k: the positional mask from all ones or from N(1, 0.5));
 ``transformer-hop-reads-16-10k.md``, ``transformer-hop-reads-16-dropout-10k.md`` and
-``transformer-hop-reads-10k.md`` (10k: MemN2N hops as the reads, with linear start) and
+``transformer-hop-reads-10k.md`` (10k: MemN2N hops as the reads, with linear start),
+``transformer-linear-hop-reads-10k.md`` (the same hops without softmax after linear start) and
 ``transformer-question-in-memory-17-120-epochs-10k.md`` (10k task 17, 120 epochs).
 """
 
