@@ -83,7 +83,7 @@ class TransformerMemory(keras.Model):
             ones, a bag of words. From all ones the model failed bAbI tasks 18 and 19 (10k, 20
             epochs: 8.6 and 19.8% test error); from N(1, 0.5) it passes them (3.2 and 1.2%).
             Configs without this key (models saved before it existed) load as 0.
-        read: ``"attention"`` or ``"hop"`` (see 3. above). With ``"hop"`` the model trains with
+        read: ``"attention"``, ``"hop"`` or ``"linear_hop"`` (see 3. above). With hops the model trains with
             MemN2N's linear start: for the first epochs the hops weight the slots by their raw
             scores instead of a softmax and the memory encoder's blocks are left out (the model
             is then a linear MemN2N over the sentence vectors), then the softmax and the blocks
@@ -240,7 +240,7 @@ class TransformerMemory(keras.Model):
         Adam at 0.003 (unless a rate was chosen), halved every ``decay_every`` epochs as in the
         paper's schedule, after a 5-epoch linear warm-up; gradients clipped per matrix as usual.
         Linear start as configured (the paper's 20 epochs unless switched off) with
-        ``read="hop"``, none with attention reads. Epochs, batches, validation and best-of-R runs
+        hop reads, none with attention reads. Epochs, batches, validation and best-of-R runs
         are left as configured.
         """
         return dataclasses.replace(
@@ -253,7 +253,7 @@ class TransformerMemory(keras.Model):
 
     @property
     def linear_start(self) -> bool:
-        """Whether the model runs in linear start (``read="hop"``: raw-score hops, no memory blocks)."""
+        """Whether the model runs in linear start (hop reads: raw-score hops, no memory blocks)."""
         return self._linear_start
 
     @linear_start.setter
@@ -288,7 +288,7 @@ class TransformerMemory(keras.Model):
         """Logits (and, with ``return_attention``, the attention maps; see the class docstring).
 
         ``linear_start`` overrides :attr:`linear_start` for this call (a boolean tensor is
-        allowed); it matters only with ``read="hop"``.
+        allowed); it matters only with hop reads.
         """
         story, question = inputs["story"], inputs["question"]
         linear = None  # in linear start: hops without softmax, memory blocks left out
@@ -315,8 +315,8 @@ class TransformerMemory(keras.Model):
             state = state[:, 0, :]
         else:
             state = state[:, 0, :]
+            hop_linear = True if self.read == "linear_hop" else linear
             for hop, values, update in zip(self.reads, self.read_values, self.read_updates):
-                hop_linear = True if self.read == "linear_hop" else linear
                 output, weights = hop(state, memory, values(memory), memory_mask=slot_mask, linear=hop_linear)
                 state = update(state) + output
                 reads.append(ops.cast(weights, "float32"))
