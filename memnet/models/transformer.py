@@ -126,6 +126,7 @@ class TransformerMemory(keras.Model):
         tied_answer=False,
         position_mask_stddev=0.5,
         read="attention",
+        attention_reads=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -135,6 +136,8 @@ class TransformerMemory(keras.Model):
             raise ValueError(f"read must be one of {READS}, got {read!r}")
         if hops < 1:
             raise ValueError(f"hops must be at least 1, got {hops}")
+        if attention_reads < 0 or (attention_reads and read == "attention"):
+            raise ValueError(f"attention_reads (>= 0) follow hop reads only; got {attention_reads} with read={read!r}")
         self.vocabulary_size = int(vocabulary_size)
         self.memory_size = int(memory_size)
         self.embedding_dim = int(embedding_dim)
@@ -155,6 +158,7 @@ class TransformerMemory(keras.Model):
         self.tied_answer = bool(tied_answer)
         self.position_mask_stddev = float(position_mask_stddev)
         self.read = read
+        self.attention_reads = int(attention_reads)
         self._linear_start = False
 
         def sub_seed(offset):
@@ -192,6 +196,14 @@ class TransformerMemory(keras.Model):
                 keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer="identity", name=f"read_{k + 1}_update")
                 for k in range(self.hops)
             ]
+            # gated to start as the identity, so that they change nothing when linear start ends
+            self.gated_reads = [
+                TransformerBlock(
+                    num_heads, ffn_dim=self.ffn_dim, dropout=dropout, rezero=True, seed=sub_seed(500 + 10 * k),
+                    name=f"read_{self.hops + k + 1}",
+                )
+                for k in range(self.attention_reads)
+            ]
         self.output_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="output_norm")
         if not self.tied_answer:
             self.answer = keras.layers.Dense(vocabulary_size, name="answer", dtype="float32")  # logits stay float32
@@ -219,6 +231,7 @@ class TransformerMemory(keras.Model):
             tied_answer=self.tied_answer,
             position_mask_stddev=self.position_mask_stddev,
             read=self.read,
+            attention_reads=self.attention_reads,
         )
         return config
 
@@ -266,14 +279,15 @@ class TransformerMemory(keras.Model):
     def attention_names(self) -> list[str]:
         """What each row of the attention returned by ``call`` shows (``memnet ask`` prints these)."""
         kind = "memory step" if self.shared else "memory layer"
-        return [f"{kind} {k}" for k in range(1, self.memory_layers + 1)] + [f"read {k}" for k in range(1, self.hops + 1)]
+        reads = self.hops + self.attention_reads
+        return [f"{kind} {k}" for k in range(1, self.memory_layers + 1)] + [f"read {k}" for k in range(1, reads + 1)]
 
     def build(self, input_shape=None):
         # Weights depend only on the vocabulary and sizes, never on the story length.
         dim = self.embedding_dim
         self.sentence_encoder.build((None, None, None))
         self.memory_encoder.build((None, None, dim))
-        for read in self.reads:
+        for read in self.reads + getattr(self, "gated_reads", []):
             read.build((None, 1, dim))
         for layer in getattr(self, "read_values", []) + getattr(self, "read_updates", []):
             layer.build((None, dim))
@@ -320,10 +334,22 @@ class TransformerMemory(keras.Model):
                 output, weights = hop(state, memory, values(memory), memory_mask=slot_mask, linear=hop_linear)
                 state = update(state) + output
                 reads.append(ops.cast(weights, "float32"))
+            state = self._gated_attention_reads(state, memory, slot_mask, linear, reads, training)
         logits = self._answer_logits(self.output_norm(state))
         if return_attention:
             return logits, ops.concatenate([maps, ops.stack(reads, axis=1)], axis=1)
         return logits
+
+    def _gated_attention_reads(self, state, memory, slot_mask, linear, reads, training):
+        """The ``attention_reads`` after the hops (appending their maps to ``reads``); left out in linear start."""
+        if not self.gated_reads:
+            return state
+        hops_state = state
+        state = state[:, None, :]
+        for read in self.gated_reads:
+            state, scores = read(state, context=memory, context_mask=slot_mask, training=training, return_attention=True)
+            reads.append(ops.mean(ops.cast(scores, "float32"), axis=1)[:, 0, :] * ops.cast(slot_mask, "float32"))
+        return ops.where(linear, hops_state, state[:, 0, :])
 
     def _answer_logits(self, state):
         if not self.tied_answer:
