@@ -25,12 +25,13 @@ def _np(x):
 
 
 def _model(open_gates=True, **kwargs):
-    """A small model; its memory blocks' ReZero gates set to 0.5, so that the blocks are not the identity."""
+    """A small model; its ReZero gates set to 0.5, so that the gated blocks are not the identity."""
     keras.utils.set_random_seed(0)
     model = TransformerMemory(**{"vocabulary_size": VOCAB, "memory_size": MEMORY, "seed": 0, **SMALL, **kwargs})
     model.build()
     gates = [w for w in model.weights if w.path.endswith("_gate")]
-    assert len(gates) == (2 * len(model.memory_encoder.blocks) if model.memory_rezero else 0)
+    gated_blocks = (len(model.memory_encoder.blocks) if model.memory_rezero else 0) + model.attention_reads
+    assert len(gates) == 2 * gated_blocks
     for gate in gates if open_gates else ():
         gate.assign(0.5)
     return model
@@ -131,6 +132,33 @@ def test_linear_hop_reads_keep_their_raw_scores_after_linear_start():
     assert model_training_config(model, TrainingConfig()).linear_start_epochs == 20
 
 
+def test_gated_attention_reads_follow_the_hops_start_as_the_identity_and_sit_out_linear_start():
+    inputs = _inputs()
+    slots = (inputs["story"] != 0).any(-1)
+    fresh = _model(open_gates=False, read="linear_hop", hops=2, attention_reads=2)
+    logits, attention = fresh(inputs, return_attention=True)
+    assert attention.shape == (4, 2 + 2 + 2, MEMORY) and fresh.attention_names[-1] == "read 4"
+    gated = _np(attention)[:, 4:]
+    np.testing.assert_allclose(gated.sum(-1), 1.0, rtol=1e-5)  # attention reads: a softmax over the real slots
+    assert not gated[~np.repeat(slots[:, None, :], 2, axis=1)].any()
+    # with their gates at 0 the attention reads are the identity, whatever their other weights
+    for read in fresh.gated_reads:
+        for weight in read.weights:
+            if not weight.path.endswith("_gate"):
+                weight.assign(weight + 0.3)
+    np.testing.assert_allclose(_np(fresh(inputs)), _np(logits), rtol=1e-5, atol=1e-6)
+    # open, they change the answer, except in linear start, where they are left out
+    opened = _model(read="linear_hop", hops=2, attention_reads=2)
+    closed = _model(read="linear_hop", hops=2, attention_reads=2)
+    for read in closed.gated_reads:
+        read.attention_gate.assign(0.0)
+        read.ffn_gate.assign(0.0)
+    assert not np.allclose(_np(opened(inputs)), _np(closed(inputs)), atol=1e-4)
+    np.testing.assert_allclose(_np(opened(inputs, linear_start=True)), _np(closed(inputs, linear_start=True)), rtol=1e-6)
+    with pytest.raises(ValueError, match="attention_reads"):
+        _model(attention_reads=1)  # attention reads follow hop reads only
+
+
 def test_hop_reads_train_with_linear_start_and_attention_reads_without():
     hop = model_training_config(_model(read="hop"), TrainingConfig())
     assert (hop.optimizer, hop.linear_start_epochs) == ("adam", 20)
@@ -159,8 +187,8 @@ def test_question_in_memory_and_the_tied_answer():
 
 @pytest.mark.parametrize(
     "variant",
-    VARIANTS + [{"question_in_memory": True, "tied_answer": True}, {"read": "hop"}],
-    ids=VARIANT_IDS + ["question_in_memory", "hop_reads"],
+    VARIANTS + [{"question_in_memory": True, "tied_answer": True}, {"read": "hop"}, {"read": "linear_hop", "attention_reads": 2}],
+    ids=VARIANT_IDS + ["question_in_memory", "hop_reads", "hop_and_attention_reads"],
 )
 def test_padding_slots_and_words_do_not_change_the_answer(variant):
     model = _model(**variant)
@@ -186,9 +214,9 @@ def test_training_mode_uses_dropout_and_inference_is_deterministic():
     "variant",
     [
         {}, {"sentence_encoding": "transformer", "halting": True}, {"question_in_memory": True, "tied_answer": True},
-        {"read": "hop", "question_in_memory": True}, {"read": "linear_hop"},
+        {"read": "hop", "question_in_memory": True}, {"read": "linear_hop", "attention_reads": 1},
     ],
-    ids=["default", "act", "question_in_memory", "hop_reads", "linear_hop_reads"],
+    ids=["default", "act", "question_in_memory", "hop_reads", "linear_hop_and_attention_reads"],
 )
 def test_save_and_load_in_safe_mode_gives_identical_predictions(tmp_path, variant):
     model = _model(**variant)

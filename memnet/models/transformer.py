@@ -37,13 +37,14 @@ class TransformerMemory(keras.Model):
        pre-norm cross-attention :class:`TransformerBlock` (question -> memory slots, then a
        feed-forward network). ``read="hop"``: each read is a MemN2N hop (:class:`MemoryHop`)
        ``u <- H u + sum_i p_i V m_i`` with ``p = softmax(m . u)``, trained with the paper's
-       linear start (see ``read``).
+       linear start (see ``read``), and may be followed by ``attention_reads`` gated
+       attention reads.
     4. The answer is a linear layer over the vocabulary on the normalized final question state.
 
     Inputs and outputs are as for :class:`memnet.models.MemN2N`: a dict with ``"story"`` int
     ``[batch, slots, words]`` and ``"question"`` int ``[batch, words]``; float32 logits
     ``[batch, vocabulary_size]`` (also under mixed precision). With ``return_attention=True`` also
-    the attention maps ``[batch, memory_layers + hops, slots]`` (heads averaged): first, per memory
+    the attention maps ``[batch, memory_layers + hops + attention_reads, slots]`` (heads averaged): first, per memory
     layer (or step), the attention each slot receives from the other slots; then, per read, the
     question's attention over the slots. Empty slots get zero weight everywhere.
 
@@ -94,6 +95,10 @@ class TransformerMemory(keras.Model):
             ``"linear_hop"``: the same, but the hops keep their raw scores after linear start
             (only the memory blocks come in): the switch to the softmax is what cost task 16 its
             last points.
+        attention_reads: with hop reads, this many cross-attention reads (as with
+            ``read="attention"``) follow the hops, each ReZero-gated (:class:`TransformerBlock`
+            with ``rezero=True``) so that it starts as the identity; they are left out during
+            linear start, like the memory blocks, so the model is unchanged when they come in.
 
     Example:
 
