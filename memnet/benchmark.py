@@ -72,12 +72,17 @@ def run_protocol(
     out_dir=RESULTS_DIR,
     command: str = "",
     on_task_end: Callable[[dict], None] | None = None,
+    resume: bool = False,
 ) -> Path:
     """Train and test ``model`` on a protocol; write its CSV (after every task) and JSON; return the CSV path.
 
     Per-task protocols train each task on its own (best of ``runs`` by training error); the joint
     protocol trains one model on all tasks. A task whose files are missing gets a row with empty
     errors and a note, so the table says what could not be run.
+
+    Until it finishes, ``<model>-<protocol>.partial.json`` records what was asked for. With
+    ``resume=True`` an interrupted run of the same request continues: the tasks already in its
+    CSV are kept, the others run, and the JSON lists every commit that took part.
     """
     from memnet.experiment import build_model, check_model_settings, default_settings, evaluate_splits, prepare_data
     from memnet.provenance import git_commit, machine
@@ -95,11 +100,20 @@ def run_protocol(
     groups = [tasks] if spec.joint else [[task] for task in tasks]
     out_dir = Path(out_dir)
     stem = f"{model}-{protocol}"
-    rows: list[dict] = []
-    trained_with = None
+    request = {
+        "model": model, "protocol": protocol, "data_dir": str(data_dir), "runs": runs, "epochs": epochs,
+        "learning_rate": learning_rate, "tasks": tasks, "seed": seed, "model_settings": dict(model_settings or {}),
+    }
+    partial = out_dir / f"{stem}.partial.json"
+    # the code that produces these results, recorded before it runs
+    progress = {"request": request, "git_commits": [git_commit()], "trained_with": {}}
+    rows, earlier_seconds = _resume(partial, progress) if resume else ([], 0.0)
+    write_json_atomic(partial, progress)
+    done = {row["task"] for row in rows}
     start = time.perf_counter()
-    commit = git_commit()  # the code that produces these results, recorded before it runs
     for group in groups:
+        if set(group) <= done:
+            continue
         group_start = time.perf_counter()
         try:
             data = prepare_data(train_dir, group, seed=seed, test_dir=data_dir)
@@ -124,13 +138,22 @@ def run_protocol(
             seed=seed,
         )
         trained_with = model_training_config(best.model, config)  # after the model's own hook (e.g. no linear start)
+        progress["trained_with"] = {
+            "epochs": trained_with.epochs,
+            "linear_start_epochs": trained_with.linear_start_epochs,
+            "learning_rate": trained_with.initial_learning_rate,
+        }
         seconds = time.perf_counter() - group_start
-        for task, errors in evaluate_splits(best.model, data).items():
-            row = {"task": task, **errors, "best_run_seed": best.seed, "seconds": round(seconds / len(group), 1), "note": ""}
-            rows.append(row)
-            if on_task_end is not None:
-                on_task_end(row)
+        finished = [
+            {"task": task, **errors, "best_run_seed": best.seed, "seconds": round(seconds / len(group), 1), "note": ""}
+            for task, errors in evaluate_splits(best.model, data).items()
+        ]
+        rows.extend(finished)
         _write_rows(rows, out_dir / f"{stem}.csv")
+        write_json_atomic(partial, progress)
+        for row in finished if on_task_end is not None else ():
+            on_task_end(row)
+    commits = progress["git_commits"]
     write_json_atomic(
         out_dir / f"{stem}.json",
         {
@@ -140,19 +163,45 @@ def run_protocol(
             "train_dir": str(train_dir),
             "runs": runs,
             "model_settings": dict(model_settings or {}),
-            "epochs": trained_with.epochs if trained_with else None,
-            "linear_start_epochs": trained_with.linear_start_epochs if trained_with else None,
-            "learning_rate": trained_with.initial_learning_rate if trained_with else None,
+            "epochs": progress["trained_with"].get("epochs"),
+            "linear_start_epochs": progress["trained_with"].get("linear_start_epochs"),
+            "learning_rate": progress["trained_with"].get("learning_rate"),
             "seed": seed,
             "command": command,
-            "git_commit": commit,
-            "wall_seconds": round(time.perf_counter() - start, 1),
+            "git_commit": commits[0],
+            **({"resumed_at_commits": commits[1:]} if len(commits) > 1 else {}),
+            "wall_seconds": round(earlier_seconds + time.perf_counter() - start, 1),
             "machine": machine(),
             "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         },
     )
+    partial.unlink()
     write_report(out_dir, model, protocol)
     return out_dir / f"{stem}.csv"
+
+
+def _resume(partial: Path, progress: dict) -> tuple[list[dict], float]:
+    """The rows an interrupted run left in the CSV beside ``partial`` and the seconds they took.
+
+    ``progress`` (this run's request, commit and training settings) takes in the earlier run's.
+    """
+    import pandas as pd
+
+    csv = partial.with_name(partial.name.replace(".partial.json", ".csv"))
+    if not partial.is_file():
+        raise MemnetError(f"{partial}: nothing to resume (no interrupted run of this protocol there)")
+    earlier = json.loads(partial.read_text(encoding="utf-8"))
+    request = progress["request"]
+    if earlier["request"] != request:
+        changed = sorted(key for key in request if earlier["request"].get(key) != request[key])
+        raise MemnetError(f"{partial}: the interrupted run asked for other {', '.join(changed)}; resume it with the same arguments")
+    progress["git_commits"] = list(dict.fromkeys(earlier["git_commits"] + progress["git_commits"]))
+    progress["trained_with"] = earlier["trained_with"]
+    if not csv.is_file():
+        return [], 0.0
+    frame = pd.read_csv(csv)
+    frame["note"] = frame["note"].fillna("")
+    return frame.to_dict("records"), float(frame["seconds"].fillna(0.0).sum())
 
 
 def _settings_text(settings: dict) -> str:

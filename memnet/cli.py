@@ -144,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     protocol.add_argument("--runs", type=_positive_int, default=10, help="runs per task, best by training error (paper: 10)")
     protocol.add_argument("--tasks", default="all", help="task numbers (default all)")
     protocol.add_argument("--seed", type=int, default=0)
+    protocol.add_argument(
+        "--resume", action="store_true",
+        help="continue an interrupted run with the same arguments in --out: its finished tasks are kept",
+    )
     protocol.add_argument("--out", default=RESULTS_DIR, help=f"folder of the results (default {RESULTS_DIR}; required with --set)")
     speed = bench_commands.add_parser("speed", help="memnet's training throughput against plain Keras, in one run")
     speed.add_argument("--data-dir", help="bAbI folder (default: as for train)")
@@ -332,7 +336,7 @@ def cmd_bench(args) -> int:
             args.protocol, args.data_root, model=args.model, runs=args.runs, epochs=args.epochs,
             learning_rate=args.learning_rate, tasks=catalogue.parse_task_selection(args.tasks), seed=args.seed,
             model_settings=_model_settings(args), out_dir=args.out,
-            command="memnet " + " ".join(sys.argv[1:]), on_task_end=report,
+            command="memnet " + " ".join(sys.argv[1:]), on_task_end=report, resume=args.resume,
         )
         print(Path(csv_path).with_suffix(".md").read_text(encoding="utf-8"))
     elif args.bench_command == "speed":

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from conftest import babi_dir
 from memnet.benchmark import readme_results, run_protocol
+from memnet.errors import MemnetError
 
 
 def test_protocol_writes_csv_json_and_report_with_the_settings_the_model_trained_with(tmp_path):
@@ -31,6 +33,36 @@ def test_protocol_writes_csv_json_and_report_with_the_settings_the_model_trained
     assert "initial learning rate 0.02" in report
     assert "model settings beyond the defaults: embedding_dim=12" in report
     assert "readwrite | 1k-per-task | 1 |" in readme_results(tmp_path)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_protocol_resumes_keeping_its_finished_tasks(tmp_path):
+    root = babi_dir("en").parent
+    request = dict(model="readwrite", runs=1, epochs=1, tasks=[1, 4], out_dir=tmp_path, model_settings={"embedding_dim": 8})
+
+    def interrupt(row):
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_protocol("1k-per-task", root, on_task_end=interrupt, **request)
+    first = pd.read_csv(tmp_path / "readwrite-1k-per-task.csv")
+    assert list(first["task"]) == [1] and not (tmp_path / "readwrite-1k-per-task.json").exists()
+    assert "protocol" not in json.loads((tmp_path / "readwrite-1k-per-task.partial.json").read_text())  # not a result
+    with pytest.raises(MemnetError, match="epochs"):
+        run_protocol("1k-per-task", root, resume=True, **{**request, "epochs": 2})
+    with pytest.raises(MemnetError, match="nothing to resume"):
+        run_protocol("1k-per-task", root, resume=True, **{**request, "out_dir": tmp_path / "elsewhere"})
+    seen = []
+    csv = run_protocol("1k-per-task", root, resume=True, on_task_end=seen.append, **request)
+    frame = pd.read_csv(csv)
+    assert list(frame["task"]) == [1, 4] and [row["task"] for row in seen] == [4]  # task 1 was not trained again
+    pd.testing.assert_frame_equal(frame.iloc[:1], first)
+    info = json.loads((tmp_path / "readwrite-1k-per-task.json").read_text())
+    assert (info["epochs"], info["runs"]) == (1, 1) and info["wall_seconds"] >= frame["seconds"].sum()
+    assert not (tmp_path / "readwrite-1k-per-task.partial.json").exists()
 
 
 def test_a_task_without_its_training_file_is_reported_not_run(tmp_path):

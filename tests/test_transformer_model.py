@@ -141,11 +141,17 @@ def test_gated_attention_reads_follow_the_hops_start_as_the_identity_and_sit_out
     gated = _np(attention)[:, 4:]
     np.testing.assert_allclose(gated.sum(-1), 1.0, rtol=1e-5)  # attention reads: a softmax over the real slots
     assert not gated[~np.repeat(slots[:, None, :], 2, axis=1)].any()
-    # with their gates at 0 the attention reads are the identity, whatever their other weights
+    # with their gates at 0 the attention reads change nothing, whatever their other weights: the
+    # model is the one without them
     for read in fresh.gated_reads:
         for weight in read.weights:
             if not weight.path.endswith("_gate"):
                 weight.assign(weight + 0.3)
+    hops_only = _model(open_gates=False, read="linear_hop", hops=2)
+    weights = {weight.path.split("/", 1)[1]: weight for weight in fresh.weights}  # paths without the model's name
+    for weight in hops_only.weights:
+        weight.assign(weights[weight.path.split("/", 1)[1]])
+    np.testing.assert_allclose(_np(hops_only(inputs)), _np(logits), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(_np(fresh(inputs)), _np(logits), rtol=1e-5, atol=1e-6)
     # open, they change the answer, except in linear start, where they are left out
     opened = _model(read="linear_hop", hops=2, attention_reads=2)

@@ -201,7 +201,11 @@ class TransformerMemory(keras.Model):
                 keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer="identity", name=f"read_{k + 1}_update")
                 for k in range(self.hops)
             ]
-            # gated to start as the identity, so that they change nothing when linear start ends
+            # gated to start as the identity, so that they change nothing when linear start ends;
+            # they read from the normalized hop state (output_norm(LN(x)) = output_norm(x) at the
+            # start), as the raw hops' state may be far from unit scale and the gates grow slowly
+            if self.attention_reads:
+                self.hops_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="hops_norm")
             self.gated_reads = [
                 TransformerBlock(
                     num_heads, ffn_dim=self.ffn_dim, dropout=dropout, rezero=True, seed=sub_seed(500 + 10 * k),
@@ -296,6 +300,8 @@ class TransformerMemory(keras.Model):
             read.build((None, 1, dim))
         for layer in getattr(self, "read_values", []) + getattr(self, "read_updates", []):
             layer.build((None, dim))
+        if getattr(self, "gated_reads", None):
+            self.hops_norm.build((None, dim))
         self.output_norm.build((None, dim))
         if self.tied_answer:
             self.answer_bias = self.add_weight(shape=(self.vocabulary_size,), initializer="zeros", name="answer_bias")
@@ -350,7 +356,7 @@ class TransformerMemory(keras.Model):
         if not self.gated_reads:
             return state
         hops_state = state
-        state = state[:, None, :]
+        state = self.hops_norm(state)[:, None, :]
         for read in self.gated_reads:
             state, scores = read(state, context=memory, context_mask=slot_mask, training=training, return_attention=True)
             reads.append(ops.mean(ops.cast(scores, "float32"), axis=1)[:, 0, :] * ops.cast(slot_mask, "float32"))
