@@ -135,10 +135,7 @@ def test_answer_is_entnets_output_module_r_prelu_u():
     inputs = _inputs()
     memory, _ = model.write_story(inputs["story"])
     u = model.encoder(inputs["question"])
-    scores = np.einsum("bd,bsd->bs", _np(u), _np(memory + model.cell.keys[None]))
-    weights = np.exp(scores - scores.max(-1, keepdims=True))
-    read = np.einsum("bs,bsd->bd", weights / weights.sum(-1, keepdims=True), _np(memory))
-    u = u + model.hop_transform(read)
+    u = u + model.hop_transform(model.read(model.read_address(u, memory + model.cell.keys[None]), memory))
     kernel = _np(model.answer_projection.kernel)
     expected = np.maximum(_np(u), 0) @ kernel  # PReLU starts as ReLU (slopes 0)
     np.testing.assert_allclose(_np(model(inputs)), expected, rtol=1e-5, atol=1e-6)
@@ -179,24 +176,6 @@ def test_training_config_hook_picks_adam_and_leaves_user_choices_alone():
     assert (config.epochs, config.batch_size) == (7, 16)
     assert model_training_config(ReadWriteMemory(VOCAB), TrainingConfig(learning_rate=0.003)).learning_rate == 0.003
     assert model_training_config(MemN2N(VOCAB), TrainingConfig()) == TrainingConfig()  # MemN2N: the paper's SGD
-    linear = model_training_config(ReadWriteMemory(VOCAB, linear_start_reads=True), TrainingConfig())
-    assert linear.linear_start_epochs == 20
-
-
-def test_linear_start_reads_weigh_the_slots_by_raw_scores():
-    model = ReadWriteMemory(VOCAB, slots=5, embedding_dim=8, linear_start_reads=True)
-    inputs = _inputs()
-    logits = _np(model(inputs))
-    reads = _np(model.memory_attention(inputs)["read"])
-    np.testing.assert_allclose(reads.sum(-1), 1.0, rtol=1e-5)  # a softmax outside linear start
-    memory, _ = model.write_story(inputs["story"])
-    keys = _np(memory + model.cell.keys[None])
-    u = _np(model.encoder(inputs["question"]))
-    _, linear_reads = model.answer(memory, inputs["question"], linear_start=True)
-    np.testing.assert_allclose(_np(linear_reads)[:, 0], np.einsum("bd,bsd->bs", u, keys), rtol=1e-5, atol=1e-6)
-    model.linear_start = True
-    assert not np.allclose(_np(model(inputs)), logits, atol=1e-5)
-    np.testing.assert_allclose(_np(model(inputs, linear_start=keras.Variable(False, dtype="bool"))), logits, rtol=1e-5)
 
 
 # --------------------------------------------------------------------------- trained on task 1

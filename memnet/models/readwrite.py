@@ -4,7 +4,7 @@ MemN2N only reads: its memory is the story, embedded once. This model *writes* i
 reads the story, one sentence at a time, in the style of EntNet (Henaff et al. 2017): a few dozen
 slots, each with a learned key, updated by gated writes addressed by content
 (:class:`memnet.layers.MemoryCell` in ``keras.layers.RNN``). The question then reads that memory
-in several hops (:class:`memnet.layers.MemoryHop`).
+in several hops (:class:`memnet.layers.ContentAddressing` + :class:`memnet.layers.MemoryRead`).
 Because everything the model knows about the story is in the fixed-size memory, a story can be
 told one sentence at a time at constant cost per sentence (:meth:`ReadWriteMemory.write_story`
 with a ``memory``; :class:`memnet.inference.StreamingSession`).
@@ -18,7 +18,7 @@ import dataclasses
 import keras
 from keras import ops
 
-from memnet.layers import MemoryCell, MemoryHop, SentenceEncoder
+from memnet.layers import ContentAddressing, MemoryCell, MemoryRead, SentenceEncoder
 from memnet.layers.memory_cell import filled_slots
 
 
@@ -82,9 +82,6 @@ class ReadWriteMemory(keras.Model):
             content-addressed writes revise them. The slot keys then act as MemN2N's temporal
             encoding. Without it (EntNet) sentences are merged into a few slots.
         seed: unused (the model has no noise); kept so that every memnet model takes it.
-        linear_start_reads: train with MemN2N's linear start on the reads: for the first epochs
-            (the training config's ``linear_start_epochs``) each read weighs the slots by its
-            raw scores ``u . (h_i + k_i)`` instead of their softmax (see :attr:`linear_start`).
 
     Example:
 
@@ -107,7 +104,6 @@ class ReadWriteMemory(keras.Model):
         write="additive",
         push=False,
         seed=None,
-        linear_start_reads=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -125,8 +121,6 @@ class ReadWriteMemory(keras.Model):
         self.encoding = encoding
         self.addressing = addressing
         self.seed = seed
-        self.linear_start_reads = bool(linear_start_reads)
-        self._linear_start = False
         init = keras.initializers.RandomNormal(stddev=0.1)
 
         self.encoder = SentenceEncoder(vocabulary_size, embedding_dim, encoding=encoding, name="embedding")
@@ -138,7 +132,8 @@ class ReadWriteMemory(keras.Model):
         self.writer = keras.layers.RNN(
             self.cell, return_sequences=True, return_state=True, zero_output_for_mask=True, name="writer"
         )
-        self.read = MemoryHop(name="read")
+        self.read_address = ContentAddressing(similarity="dot", normalization="softmax", name="read_address")
+        self.read = MemoryRead(name="read")
         self.hop_transform = keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer=init, name="hop_transform")
         self.answer_activation = keras.layers.PReLU(name="answer_activation")
         self.answer_projection = keras.layers.Dense(vocabulary_size, use_bias=False, kernel_initializer=init, name="answer")
@@ -156,7 +151,6 @@ class ReadWriteMemory(keras.Model):
             write=self.write,
             push=self.push,
             seed=self.seed,
-            linear_start_reads=self.linear_start_reads,
         )
         return config
 
@@ -176,30 +170,19 @@ class ReadWriteMemory(keras.Model):
         """What each row of the attention returned by ``call`` shows."""
         return [f"read {k}" for k in range(1, self.hops + 1)] + ["stored"]
 
-    def training_config(self, config):
-        """How this model trains (memnet.training's per-model hook): Adam at 0.01.
+    @staticmethod
+    def training_config(config):
+        """How this model trains (memnet.training's per-model hook): Adam at 0.01, no linear start.
 
-        EntNet's recipe: Adam, learning rate 0.01 halved every 25 epochs, gradients clipped to 40;
-        linear start as configured with ``linear_start_reads``, else none. The rest of the
-        protocol (epochs, batches, validation, best of R runs) is unchanged.
+        EntNet's recipe: Adam, learning rate 0.01 halved every 25 epochs, gradients clipped to 40.
+        The rest of the protocol (epochs, batches, validation, best of R runs) is unchanged.
         """
         return dataclasses.replace(
             config,
             optimizer="adam",
             learning_rate=0.01 if config.learning_rate is None else config.learning_rate,
-            linear_start_epochs=config.linear_start_epochs if self.linear_start_reads else 0,
+            linear_start_epochs=0,
         )
-
-    @property
-    def linear_start(self) -> bool:
-        """Whether the reads weigh the slots by raw scores (linear start) instead of a softmax."""
-        return self._linear_start
-
-    @linear_start.setter
-    def linear_start(self, value: bool):
-        self._linear_start = bool(value)
-        # compiled train/predict functions captured the old behaviour
-        self.train_function = self.test_function = self.predict_function = None
 
     # ------------------------------------------------------------------ the pieces of `call`
 
@@ -228,12 +211,8 @@ class ReadWriteMemory(keras.Model):
         write_weights, state = self.writer(sentences, initial_state=[flat], mask=sentence_mask, training=training)
         return self.cell.unflatten(state), write_weights
 
-    def answer(self, memory, question, linear_start=None):
-        """Read ``memory`` ``hops`` times for ``question``: ``(logits, read_weights [batch, hops, slots])``.
-
-        ``linear_start`` overrides :attr:`linear_start` for this call (a boolean tensor is allowed).
-        """
-        linear = self.linear_start if linear_start is None else linear_start
+    def answer(self, memory, question):
+        """Read ``memory`` ``hops`` times for ``question``: ``(logits, read_weights [batch, hops, slots])``."""
         u = self.encoder(ops.cast(question, "int32"))
         slot_keys = ops.cast(self.cell.keys, memory.dtype)[None]
         if self.push:  # as in MemN2N, an empty slot is the zero vector (no slot key either)
@@ -241,19 +220,16 @@ class ReadWriteMemory(keras.Model):
         keys = memory + slot_keys  # address by content and slot key
         reads = []
         for _ in range(self.hops):
-            read, weights = self.read(u, keys, values=memory, linear=linear)
-            u = u + self.hop_transform(read)
+            weights = self.read_address(u, keys)
+            u = u + self.hop_transform(self.read(weights, keys, values=memory))
             reads.append(weights)
         logits = ops.cast(self.answer_projection(self.answer_activation(u)), "float32")  # stable softmax under mixed precision
         return logits, ops.stack(reads, axis=1)
 
-    def call(self, inputs, training=False, return_attention=False, linear_start=None):
-        """Logits over the vocabulary (and, with ``return_attention``, ``[batch, hops + 1, sentences]``).
-
-        ``linear_start`` overrides :attr:`linear_start` for this call (a boolean tensor is allowed).
-        """
+    def call(self, inputs, training=False, return_attention=False):
+        """Logits over the vocabulary (and, with ``return_attention``, ``[batch, hops + 1, sentences]``)."""
         memory, write_weights = self.write_story(inputs["story"], training=training)
-        logits, read_weights = self.answer(memory, inputs["question"], linear_start=linear_start)
+        logits, read_weights = self.answer(memory, inputs["question"])
         if return_attention:
             return logits, sentence_attention(write_weights, read_weights, push=self.push, write=self.write)
         return logits
