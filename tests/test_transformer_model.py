@@ -132,37 +132,25 @@ def test_linear_hop_reads_keep_their_raw_scores_after_linear_start():
     assert model_training_config(model, TrainingConfig()).linear_start_epochs == 20
 
 
-def test_gated_attention_reads_follow_the_hops_start_as_the_identity_and_sit_out_linear_start():
+def test_attention_reads_beside_the_hops_read_from_the_question_also_in_linear_start():
     inputs = _inputs()
     slots = (inputs["story"] != 0).any(-1)
-    fresh = _model(open_gates=False, read="linear_hop", hops=2, attention_reads=2)
-    logits, attention = fresh(inputs, return_attention=True)
-    assert attention.shape == (4, 2 + 2 + 2, MEMORY) and fresh.attention_names[-1] == "read 4"
-    gated = _np(attention)[:, 4:]
-    np.testing.assert_allclose(gated.sum(-1), 1.0, rtol=1e-5)  # attention reads: a softmax over the real slots
-    assert not gated[~np.repeat(slots[:, None, :], 2, axis=1)].any()
-    # with their gates at 0 the attention reads change nothing, whatever their other weights: the
-    # model is the one without them
-    for read in fresh.gated_reads:
-        for weight in read.weights:
-            if not weight.path.endswith("_gate"):
-                weight.assign(weight + 0.3)
-    hops_only = _model(open_gates=False, read="linear_hop", hops=2)
-    weights = {weight.path.split("/", 1)[1]: weight for weight in fresh.weights}  # paths without the model's name
-    for weight in hops_only.weights:
-        weight.assign(weights[weight.path.split("/", 1)[1]])
-    np.testing.assert_allclose(_np(hops_only(inputs)), _np(logits), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(_np(fresh(inputs)), _np(logits), rtol=1e-5, atol=1e-6)
-    # open, they change the answer, except in linear start, where they are left out
-    opened = _model(read="linear_hop", hops=2, attention_reads=2)
-    closed = _model(read="linear_hop", hops=2, attention_reads=2)
-    for read in closed.gated_reads:
-        read.attention_gate.assign(0.0)
-        read.ffn_gate.assign(0.0)
-    assert not np.allclose(_np(opened(inputs)), _np(closed(inputs)), atol=1e-4)
-    np.testing.assert_allclose(_np(opened(inputs, linear_start=True)), _np(closed(inputs, linear_start=True)), rtol=1e-6)
+    model = _model(read="linear_hop", hops=2, attention_reads=2)
+    logits, attention = model(inputs, return_attention=True)
+    assert attention.shape == (4, 2 + 2 + 2, MEMORY) and model.attention_names[-1] == "read 4"
+    branch = _np(attention)[:, 4:]
+    np.testing.assert_allclose(branch.sum(-1), 1.0, rtol=1e-5)  # attention reads: a softmax over the real slots
+    assert not branch[~np.repeat(slots[:, None, :], 2, axis=1)].any()
+    assert not np.allclose(_np(attention)[:, 2:4].sum(-1), 1.0)  # the hops: raw scores
+    in_linear_start = _np(model(inputs, linear_start=True))
+    # the attention reads take part in the answer in and out of linear start
+    for block in model.attention_branch:
+        for weight in block.weights:
+            weight.assign(weight + 0.3)
+    assert not np.allclose(_np(model(inputs)), _np(logits), atol=1e-4)
+    assert not np.allclose(_np(model(inputs, linear_start=True)), in_linear_start, atol=1e-4)
     with pytest.raises(ValueError, match="attention_reads"):
-        _model(attention_reads=1)  # attention reads follow hop reads only
+        _model(attention_reads=1)  # beside hop reads only
 
 
 def test_hop_reads_train_with_linear_start_and_attention_reads_without():

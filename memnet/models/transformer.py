@@ -37,8 +37,8 @@ class TransformerMemory(keras.Model):
        pre-norm cross-attention :class:`TransformerBlock` (question -> memory slots, then a
        feed-forward network). ``read="hop"``: each read is a MemN2N hop (:class:`MemoryHop`)
        ``u <- H u + sum_i p_i V m_i`` with ``p = softmax(m . u)``, trained with the paper's
-       linear start (see ``read``), and may be followed by ``attention_reads`` gated
-       attention reads.
+       linear start (see ``read``); ``attention_reads`` cross-attention reads may run beside
+       the hops.
     4. The answer is a linear layer over the vocabulary on the normalized final question state.
 
     Inputs and outputs are as for :class:`memnet.models.MemN2N`: a dict with ``"story"`` int
@@ -95,10 +95,14 @@ class TransformerMemory(keras.Model):
             ``"linear_hop"``: the same, but the hops keep their raw scores after linear start
             (only the memory blocks come in): the switch to the softmax is what cost task 16 its
             last points.
-        attention_reads: with hop reads, this many cross-attention reads (as with
-            ``read="attention"``) follow the hops, each ReZero-gated (:class:`TransformerBlock`
-            with ``rezero=True``) so that it starts as the identity; they are left out during
-            linear start, like the memory blocks, so the model is unchanged when they come in.
+        attention_reads: with hop reads, this many cross-attention reads (ReZero-gated
+            :class:`TransformerBlock` s, so that at first they pass the question through) read
+            the memory beside the hops, from the question, in linear start too; the answer is
+            read from the sum of their state and the layer-normalized hop state. On bAbI 10k
+            (three linear hops, two such reads, no dropout) this keeps task 16 solved (0.7%
+            test error) and brings path finding (19) from 73.1 to 5.8%. Run after the hops
+            instead, from their state and left out during linear start, the same reads left
+            19 failed (70.4%).
 
     Example:
 
@@ -201,12 +205,10 @@ class TransformerMemory(keras.Model):
                 keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer="identity", name=f"read_{k + 1}_update")
                 for k in range(self.hops)
             ]
-            # gated to start as the identity, so that they change nothing when linear start ends;
-            # they read from the normalized hop state (output_norm(LN(x)) = output_norm(x) at the
-            # start), as the raw hops' state may be far from unit scale and the gates grow slowly
             if self.attention_reads:
+                # raw hops leave their state far from unit scale; the attention reads' is near it
                 self.hops_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="hops_norm")
-            self.gated_reads = [
+            self.attention_branch = [
                 TransformerBlock(
                     num_heads, ffn_dim=self.ffn_dim, dropout=dropout, rezero=True, seed=sub_seed(500 + 10 * k),
                     name=f"read_{self.hops + k + 1}",
@@ -296,11 +298,11 @@ class TransformerMemory(keras.Model):
         dim = self.embedding_dim
         self.sentence_encoder.build((None, None, None))
         self.memory_encoder.build((None, None, dim))
-        for read in self.reads + getattr(self, "gated_reads", []):
+        for read in self.reads + getattr(self, "attention_branch", []):
             read.build((None, 1, dim))
         for layer in getattr(self, "read_values", []) + getattr(self, "read_updates", []):
             layer.build((None, dim))
-        if getattr(self, "gated_reads", None):
+        if self.attention_reads:
             self.hops_norm.build((None, dim))
         self.output_norm.build((None, dim))
         if self.tied_answer:
@@ -320,7 +322,6 @@ class TransformerMemory(keras.Model):
         if self.read != "attention":
             linear = self.linear_start if linear_start is None else linear_start
         slot_mask = ops.any(ops.not_equal(story, 0), axis=-1)
-        real_slots = ops.cast(slot_mask, "float32")
         memory = self.sentence_dropout(self.sentence_encoder(story, training=training), training=training)
         query = self.sentence_dropout(self.sentence_encoder(question, training=training), training=training)
         state = ops.expand_dims(query, 1)  # [B, 1, dim]
@@ -334,33 +335,31 @@ class TransformerMemory(keras.Model):
             )
         reads = []
         if self.read == "attention":
-            for read in self.reads:
-                state, scores = read(state, context=memory, context_mask=slot_mask, training=training, return_attention=True)
-                reads.append(ops.mean(ops.cast(scores, "float32"), axis=1)[:, 0, :] * real_slots)  # [B, slots]
-            state = state[:, 0, :]
+            state = self._attention_reads(self.reads, state, memory, slot_mask, reads, training)
         else:
+            question_state = state
             state = state[:, 0, :]
             hop_linear = True if self.read == "linear_hop" else linear
             for hop, values, update in zip(self.reads, self.read_values, self.read_updates):
                 output, weights = hop(state, memory, values(memory), memory_mask=slot_mask, linear=hop_linear)
                 state = update(state) + output
                 reads.append(ops.cast(weights, "float32"))
-            state = self._gated_attention_reads(state, memory, slot_mask, linear, reads, training)
+            if self.attention_reads:
+                branch = self._attention_reads(self.attention_branch, question_state, memory, slot_mask, reads, training)
+                state = self.hops_norm(state) + branch
         logits = self._answer_logits(self.output_norm(state))
         if return_attention:
             return logits, ops.concatenate([maps, ops.stack(reads, axis=1)], axis=1)
         return logits
 
-    def _gated_attention_reads(self, state, memory, slot_mask, linear, reads, training):
-        """The ``attention_reads`` after the hops (appending their maps to ``reads``); left out in linear start."""
-        if not self.gated_reads:
-            return state
-        hops_state = state
-        state = self.hops_norm(state)[:, None, :]
-        for read in self.gated_reads:
-            state, scores = read(state, context=memory, context_mask=slot_mask, training=training, return_attention=True)
-            reads.append(ops.mean(ops.cast(scores, "float32"), axis=1)[:, 0, :] * ops.cast(slot_mask, "float32"))
-        return ops.where(linear, hops_state, state[:, 0, :])
+    @staticmethod
+    def _attention_reads(blocks, state, memory, slot_mask, reads, training):
+        """``state`` [B, 1, dim] after the cross-attention ``blocks``, as [B, dim]; appends their maps to ``reads``."""
+        real_slots = ops.cast(slot_mask, "float32")
+        for block in blocks:
+            state, scores = block(state, context=memory, context_mask=slot_mask, training=training, return_attention=True)
+            reads.append(ops.mean(ops.cast(scores, "float32"), axis=1)[:, 0, :] * real_slots)  # heads averaged
+        return state[:, 0, :]
 
     def _answer_logits(self, state):
         if not self.tied_answer:
