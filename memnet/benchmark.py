@@ -199,8 +199,7 @@ def _resume(partial: Path, progress: dict) -> tuple[list[dict], float]:
     progress["trained_with"] = earlier["trained_with"]
     if not csv.is_file():
         return [], 0.0
-    frame = pd.read_csv(csv)
-    frame["note"] = frame["note"].fillna("")
+    frame = pd.read_csv(csv, dtype={"note": str}).fillna({"note": ""})
     return frame.to_dict("records"), float(frame["seconds"].fillna(0.0).sum())
 
 
