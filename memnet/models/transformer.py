@@ -44,9 +44,10 @@ class TransformerMemory(keras.Model):
     Inputs and outputs are as for :class:`memnet.models.MemN2N`: a dict with ``"story"`` int
     ``[batch, slots, words]`` and ``"question"`` int ``[batch, words]``; float32 logits
     ``[batch, vocabulary_size]`` (also under mixed precision). With ``return_attention=True`` also
-    the attention maps ``[batch, memory_layers + hops + attention_reads, slots]`` (heads averaged): first, per memory
-    layer (or step), the attention each slot receives from the other slots; then, per read, the
-    question's attention over the slots. Empty slots get zero weight everywhere.
+    the attention maps ``[batch, memory_layers + hops + attention_reads, slots]`` (heads
+    averaged): first, per memory layer (or step), the attention each slot receives from the other
+    slots; then, per read (hops first), the question's attention over the slots. Empty slots get
+    zero weight everywhere.
 
     Args:
         vocabulary_size: number of word ids (0 is padding); also the number of answer classes.
@@ -146,7 +147,7 @@ class TransformerMemory(keras.Model):
         if hops < 1:
             raise ValueError(f"hops must be at least 1, got {hops}")
         if attention_reads < 0 or (attention_reads and read == "attention"):
-            raise ValueError(f"attention_reads (>= 0) follow hop reads only; got {attention_reads} with read={read!r}")
+            raise ValueError(f"attention_reads (>= 0) run beside hop reads only; got {attention_reads} with read={read!r}")
         self.vocabulary_size = int(vocabulary_size)
         self.memory_size = int(memory_size)
         self.embedding_dim = int(embedding_dim)
