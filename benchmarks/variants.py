@@ -27,7 +27,8 @@ words instead of the positional mask, on the tasks where the model fails);
 ``transformer-hop-reads-16-10k.md``, ``transformer-hop-reads-16-dropout-10k.md`` and
 ``transformer-hop-reads-10k.md`` (10k: MemN2N hops as the reads, with linear start),
 ``transformer-linear-hop-reads-10k.md`` (the same hops without softmax after linear start) and
-``transformer-question-in-memory-17-120-epochs-10k.md`` (10k task 17, 120 epochs).
+``transformer-question-in-memory-17-120-epochs-10k.md`` (10k task 17, 120 epochs) and
+``transformer-hops-beside-attention-reads-10k.md`` (10k: hops beside attention reads).
 """
 
 from __future__ import annotations

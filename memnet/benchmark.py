@@ -104,10 +104,10 @@ def run_protocol(
         "model": model, "protocol": protocol, "data_dir": str(data_dir), "runs": runs, "epochs": epochs,
         "learning_rate": learning_rate, "tasks": tasks, "seed": seed, "model_settings": dict(model_settings or {}),
     }
-    partial = out_dir / f"{stem}.partial.json"
+    csv_path, partial = out_dir / f"{stem}.csv", out_dir / f"{stem}.partial.json"
     # the code that produces these results, recorded before it runs
     progress = {"request": request, "git_commits": [git_commit()], "trained_with": {}}
-    rows, earlier_seconds = _resume(partial, progress) if resume else ([], 0.0)
+    rows, earlier_seconds = _resume(partial, csv_path, progress) if resume else ([], 0.0)
     write_json_atomic(partial, progress)
     done = {row["task"] for row in rows}
     start = time.perf_counter()
@@ -120,7 +120,7 @@ def run_protocol(
         except DataNotFoundError as error:
             for task in group:
                 rows.append({"task": task, "note": f"not run: {error}"})
-            _write_rows(rows, out_dir / f"{stem}.csv")
+            _write_rows(rows, csv_path)
             continue
         settings, config = default_settings(group, model)
         settings.update(model_settings or {})
@@ -149,7 +149,7 @@ def run_protocol(
             for task, errors in evaluate_splits(best.model, data).items()
         ]
         rows.extend(finished)
-        _write_rows(rows, out_dir / f"{stem}.csv")
+        _write_rows(rows, csv_path)
         write_json_atomic(partial, progress)
         for row in finished if on_task_end is not None else ():
             on_task_end(row)
@@ -177,17 +177,16 @@ def run_protocol(
     )
     partial.unlink()
     write_report(out_dir, model, protocol)
-    return out_dir / f"{stem}.csv"
+    return csv_path
 
 
-def _resume(partial: Path, progress: dict) -> tuple[list[dict], float]:
-    """The rows an interrupted run left in the CSV beside ``partial`` and the seconds they took.
+def _resume(partial: Path, csv: Path, progress: dict) -> tuple[list[dict], float]:
+    """The rows an interrupted run left in ``csv`` and the seconds they took.
 
     ``progress`` (this run's request, commit and training settings) takes in the earlier run's.
     """
     import pandas as pd
 
-    csv = partial.with_name(partial.name.replace(".partial.json", ".csv"))
     if not partial.is_file():
         raise MemnetError(f"{partial}: nothing to resume (no interrupted run of this protocol there)")
     earlier = json.loads(partial.read_text(encoding="utf-8"))
