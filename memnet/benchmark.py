@@ -100,8 +100,8 @@ def run_protocol(
     groups = [tasks] if spec.joint else [[task] for task in tasks]
     out_dir = Path(out_dir)
     stem = f"{model}-{protocol}"
-    request = {
-        "model": model, "protocol": protocol, "data_dir": str(data_dir), "runs": runs, "epochs": epochs,
+    request = {  # the folder resolved: a resume from elsewhere, or by another path to it, is the same request
+        "model": model, "protocol": protocol, "data_dir": str(data_dir.resolve()), "runs": runs, "epochs": epochs,
         "learning_rate": learning_rate, "tasks": tasks, "seed": seed, "model_settings": dict(model_settings or {}),
     }
     csv_path, partial = out_dir / f"{stem}.csv", out_dir / f"{stem}.partial.json"
@@ -198,7 +198,8 @@ def _resume(partial: Path, csv: Path, progress: dict) -> tuple[list[dict], float
     progress["trained_with"] = earlier["trained_with"]
     if not csv.is_file():
         return [], 0.0
-    frame = pd.read_csv(csv, dtype={"note": str}).fillna({"note": ""})
+    # a task that was not run has no seed: keep the others integers
+    frame = pd.read_csv(csv, dtype={"note": str, "best_run_seed": "Int64"}).fillna({"note": ""})
     return frame.to_dict("records"), float(frame["seconds"].fillna(0.0).sum())
 
 
