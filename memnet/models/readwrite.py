@@ -18,7 +18,7 @@ import dataclasses
 import keras
 from keras import ops
 
-from memnet.layers import ContentAddressing, MemoryCell, MemoryRead, SentenceEncoder
+from memnet.layers import ContentAddressing, MemoryCell, MemoryRead, PositionalMaskEncoder, SentenceEncoder
 from memnet.layers.memory_cell import filled_slots
 
 
@@ -68,7 +68,9 @@ class ReadWriteMemory(keras.Model):
         embedding_dim: size of the word embeddings, sentence vectors and memory slots.
         slots: number of memory slots (default: ``memory_size`` with ``push``, else 20 as in EntNet).
         hops: number of reads (EntNet: 1).
-        encoding: ``"position"`` or ``"bow"`` sentence encoding.
+        encoding: the sentence encoding: ``"position"`` (MemN2N's fixed position encoding),
+            ``"bow"``, or ``"mask"``: EntNet's own, a learned multiplicative positional mask
+            (:class:`PositionalMaskEncoder`, drawn from N(1, 0.5) so word order counts from the start).
         addressing: write addressing, ``"sigmoid"`` (EntNet's independent gates) or ``"softmax"``.
         write: ``"additive"`` (default): EntNet's own write, ``h_i <- h_i + g_i a_i`` and then
             each slot rescaled to unit norm (``MemoryCell(erase="none", normalize=True)``); its
@@ -81,7 +83,7 @@ class ReadWriteMemory(keras.Model):
             the memory keeps the latest ``slots`` sentences, newest first, like MemN2N's, and the
             content-addressed writes revise them. The slot keys then act as MemN2N's temporal
             encoding. Without it (EntNet) sentences are merged into a few slots.
-        seed: unused (the model has no noise); kept so that every memnet model takes it.
+        seed: seed of the initial positional mask (``encoding="mask"``); otherwise unused.
 
     Example:
 
@@ -123,7 +125,10 @@ class ReadWriteMemory(keras.Model):
         self.seed = seed
         init = keras.initializers.RandomNormal(stddev=0.1)
 
-        self.encoder = SentenceEncoder(vocabulary_size, embedding_dim, encoding=encoding, name="embedding")
+        if encoding == "mask":
+            self.encoder = PositionalMaskEncoder(vocabulary_size, embedding_dim, mask_stddev=0.5, seed=seed, name="embedding")
+        else:
+            self.encoder = SentenceEncoder(vocabulary_size, embedding_dim, encoding=encoding, name="embedding")
         additive = write == "additive"
         self.cell = MemoryCell(
             self.slots, self.embedding_dim, addressing=addressing, erase="none" if additive else "full",
