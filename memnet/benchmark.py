@@ -144,8 +144,10 @@ def run_protocol(
             "learning_rate": trained_with.initial_learning_rate,
         }
         seconds = time.perf_counter() - group_start
+        # a model that diverged answers nothing: its errors count, and the note says why
+        note = f"diverged: {best.divergence()}" if best.diverged else ""
         finished = [
-            {"task": task, **errors, "best_run_seed": best.seed, "seconds": round(seconds / len(group), 1), "note": ""}
+            {"task": task, **errors, "best_run_seed": best.seed, "seconds": round(seconds / len(group), 1), "note": note}
             for task, errors in evaluate_splits(best.model, data).items()
         ]
         rows.extend(finished)

@@ -47,3 +47,11 @@ class UnknownWordError(MemnetError, KeyError):
 
 class RunDirError(MemnetError):
     """A folder that is not a complete memnet run (model, vocabulary, config)."""
+
+
+class TrainingDivergedError(MemnetError):
+    """Training went numerically wrong: the loss became NaN or infinite and the weights with it.
+
+    A setting the user chose (usually too high a learning rate) rather than a bug; the message
+    says which runs and from which epoch.
+    """

@@ -26,7 +26,7 @@ import numpy as np
 
 from memnet import catalogue
 from memnet.data import EncodedExamples, Vocabulary, load_tasks, memory_slots_of, sentence_size_of, vectorize
-from memnet.errors import MemnetError, RunDirError
+from memnet.errors import MemnetError, RunDirError, TrainingDivergedError
 from memnet.io import atomic_path, write_json_atomic
 from memnet.models import MODELS
 from memnet.provenance import git_commit
@@ -202,6 +202,9 @@ def train_experiment(
         on_run_end=on_run_end,
         verbose=verbose,
     )
+    if best.diverged:
+        shutil.rmtree(checkpoint, ignore_errors=True)  # resuming it would only diverge again
+        raise TrainingDivergedError(f"training diverged in every run: {best.divergence()}; try a lower learning rate")
     per_task = evaluate_splits(best.model, data)
     metrics = {
         "per_task": {str(t): row for t, row in per_task.items()},

@@ -402,11 +402,20 @@ class RunResult:
     train_error: float
     seed: int
     valid_error: float = float("nan")
+    diverged: bool = False  # its weights became NaN or infinite
 
-    def selection_key(self) -> tuple[float, float]:
-        """Lowest training error first (the paper's rule); ties, common on 1k tasks, go to the lower validation error."""
+    def selection_key(self) -> tuple[bool, float, float]:
+        """Lowest training error first (the paper's rule); ties, common on 1k tasks, go to the lower validation error.
+
+        A run that diverged comes after every run that did not.
+        """
         no_validation = math.isnan(self.valid_error)
-        return (self.train_error, float("inf") if no_validation else self.valid_error)
+        return (self.diverged, self.train_error, float("inf") if no_validation else self.valid_error)
+
+    def divergence(self) -> str:
+        """What went wrong, for a run that diverged (e.g. "the loss became NaN or infinite in epoch 40")."""
+        bad = [epoch for epoch, loss in enumerate(self.history.get("loss", []), start=1) if not math.isfinite(loss)]
+        return "the loss became NaN or infinite" + (f" in epoch {bad[0]}" if bad else "") + " and the weights with it"
 
 
 def train_best_of(
@@ -430,7 +439,8 @@ def train_best_of(
 
     Up to ``parallel`` runs train side by side in one compiled step (:class:`ParallelRuns`).
     ``backup_dir`` makes each group of runs resumable (see :func:`train_runs`).
-    Returns ``(best, all_runs)``; the losing runs' models are dropped to free memory.
+    Returns ``(best, all_runs)``; the losing runs' models are dropped to free memory. A run whose
+    weights became NaN or infinite is the best only if every run did (``best.diverged``).
     """
     results: list[RunResult] = []
     best = None
@@ -446,7 +456,7 @@ def train_best_of(
         )
         for run_seed, model in zip(seeds, models):
             valid_error = error_rate(model, valid_data) if valid_data is not None and len(valid_data) else float("nan")
-            result = RunResult(model, history, error_rate(model, train_data), run_seed, valid_error)
+            result = RunResult(model, history, error_rate(model, train_data), run_seed, valid_error, not _finite_weights(model))
             if on_run_end is not None:
                 on_run_end(run_seed - seed, result)
             if best is None or result.selection_key() < best.selection_key():
@@ -457,3 +467,7 @@ def train_best_of(
                 result.model = None
             results.append(result)
     return best, results
+
+
+def _finite_weights(model: keras.Model) -> bool:
+    return all(np.isfinite(keras.ops.convert_to_numpy(weight)).all() for weight in model.weights)

@@ -66,6 +66,13 @@ def test_an_interrupted_protocol_resumes_keeping_its_finished_tasks(tmp_path, mo
     assert not (tmp_path / "readwrite-1k-per-task.partial.json").exists()
 
 
+def test_a_task_whose_training_diverged_counts_as_failed_with_a_note(tmp_path):
+    csv = run_protocol("1k-per-task", babi_dir("en").parent, runs=1, epochs=1, learning_rate=1e30, tasks=[1], out_dir=tmp_path,
+                       model_settings={"embedding_dim": 8})
+    row = pd.read_csv(csv).iloc[0]
+    assert row["test_error"] == 100.0 and row["note"].startswith("diverged: the loss became NaN or infinite")
+
+
 def test_a_task_without_its_training_file_is_reported_not_run(tmp_path):
     root = babi_dir("en-10k").parent
     csv = run_protocol("10k-per-task", root, runs=1, epochs=1, tasks=[3], out_dir=tmp_path)

@@ -210,10 +210,12 @@ def test_a_failed_training_can_simply_be_rerun(tmp_path, capsys):
          ["hops=0", "hops must be at least 1"]),
         (["bench", "protocol", "1k-per-task", "--model", "transformer", "--set", "hops=1", "--data-root", "{tmp}"],
          ["--set", "--out", "benchmarks/results"]),
+        (["train", "--task", "1", "--data-dir", "{en}", "--epochs", "1", "--no-linear-start", "--learning-rate", "1e30",
+          "--quiet", "--out", "{tmp}/out"], ["training diverged", "NaN or infinite in epoch 1", "lower learning rate"]),
     ],
     ids=["task-text", "task-list", "out-not-empty", "no-run-folder", "empty-story", "empty-question", "evaluate-no-data",
          "evaluate-not-a-run", "set-unknown-name", "set-bad-value", "set-and-flag", "set-twice", "protocol-set-bad-value",
-         "protocol-set-without-out"],
+         "protocol-set-without-out", "diverged"],
 )
 def test_more_user_errors_in_process(trained_run, en_dir, tmp_path, capsys, argv, fragments):
     """The same contract through ``memnet.cli.main`` in this process (cheaper than a subprocess each)."""
@@ -232,6 +234,7 @@ def test_more_user_errors_in_process(trained_run, en_dir, tmp_path, capsys, argv
         assert fragment in lines[0]
     assert captured.out == ""
     assert [p.name for p in occupied.iterdir()] == ["keep.txt"] and not (tmp_path / "out").exists()
+    assert not (tmp_path / ".out.checkpoint").exists()  # nothing to resume: a diverged training leaves none
 
 
 def test_set_passes_model_settings_to_the_model(en_dir, tmp_path, capsys):

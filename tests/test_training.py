@@ -134,6 +134,9 @@ def test_best_run_is_the_lowest_training_error_with_ties_broken_by_validation():
     runs = [RunResult(None, {}, 0.0, 0, 9.0), RunResult(None, {}, 0.0, 1, 4.0), RunResult(None, {}, 0.5, 2, 1.0)]
     assert min(runs, key=RunResult.selection_key).seed == 1  # 0% training error twice: lower validation wins
     assert RunResult(None, {}, 0.0, 3).selection_key() > runs[1].selection_key()  # no validation set: loses ties
+    diverged = RunResult(None, {"loss": [2.0, float("nan")]}, 0.0, 4, 0.0, diverged=True)
+    assert diverged.selection_key() > RunResult(None, {}, 100.0, 5, 100.0).selection_key()  # its NaN answers never win
+    assert "in epoch 2" in diverged.divergence()
 
 
 def test_training_needs_at_least_one_batch():
