@@ -126,6 +126,8 @@ def test_additive_write_is_entnets_and_attributes_slots_by_write_weight():
     np.testing.assert_allclose(_np(pieces), _np(memory), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="write must be one of"):
         ReadWriteMemory(VOCAB, write="overwrite")
+    with pytest.raises(ValueError, match="encoding must be one of .*'mask'"):
+        ReadWriteMemory(VOCAB, encoding="masked")
 
 
 def test_answer_is_entnets_output_module_r_prelu_u():

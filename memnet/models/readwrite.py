@@ -23,6 +23,7 @@ from memnet.layers.memory_cell import filled_slots
 
 
 WRITES = ("interpolate", "additive")
+ENCODINGS = ("position", "bow", "mask")
 
 
 @keras.saving.register_keras_serializable(package="memnet")
@@ -113,6 +114,8 @@ class ReadWriteMemory(keras.Model):
             raise ValueError(f"hops must be at least 1, got {hops}")
         if write not in WRITES:
             raise ValueError(f"write must be one of {WRITES}, got {write!r}")
+        if encoding not in ENCODINGS:
+            raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
         self.vocabulary_size = int(vocabulary_size)
         self.memory_size = int(memory_size)
         self.embedding_dim = int(embedding_dim)
