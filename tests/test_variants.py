@@ -35,6 +35,16 @@ def test_a_table_of_train_and_test_error_per_task_and_value(tmp_path):
     assert "python benchmarks/variants.py --model transformer" in text
 
 
+def test_a_diverged_run_is_a_cell_of_the_table_not_a_crash(tmp_path):
+    out = tmp_path / "table.md"
+    argv = [
+        "--model", "readwrite", "--setting", "embedding_dim", "--values", "8", "--tasks", "1", "--epochs", "1",
+        "--learning-rate", "1e30", "--data", str(babi_dir("en")), "--out", str(out),
+    ]
+    assert variants.main(argv) == 0
+    assert "| 1 | diverged | diverged |" in out.read_text()
+
+
 @pytest.mark.parametrize("bad", ["embedding_dim", "=8"])
 def test_a_malformed_fixed_setting_is_an_argument_error(tmp_path, bad, capsys):
     argv = ["--model", "transformer", "--setting", "hops", "--values", "1", "--with", bad, "--out", str(tmp_path / "t.md")]
