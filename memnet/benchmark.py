@@ -200,8 +200,7 @@ def _resume(partial: Path, csv: Path, progress: dict) -> tuple[list[dict], float
     progress["trained_with"] = earlier["trained_with"]
     if not csv.is_file():
         return [], 0.0
-    # a task that was not run has no seed: keep the others integers
-    frame = pd.read_csv(csv, dtype={"note": str, "best_run_seed": "Int64"}).fillna({"note": ""})
+    frame = pd.read_csv(csv, dtype={"note": str}).fillna({"note": ""})
     return frame.to_dict("records"), float(frame["seconds"].fillna(0.0).sum())
 
 
@@ -217,6 +216,7 @@ def _write_rows(rows, path: Path) -> None:
 
     # the same columns whatever ran (a protocol whose only task is missing still has test_error)
     frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS)).sort_values("task")
+    frame["best_run_seed"] = frame["best_run_seed"].astype("Int64")  # integers, also beside a task not run
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
 
